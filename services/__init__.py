@@ -1,0 +1,1 @@
+"""Hallmark's services: applications, audits, decisions, the mark registry, and the projections."""

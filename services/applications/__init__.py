@@ -1,0 +1,1 @@
+"""Applications: submission, review, withdrawal, and the consultancy declaration."""

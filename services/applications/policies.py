@@ -1,0 +1,28 @@
+"""How applications reacts to other services' events: it learns the scheme catalogue."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from shared.messages import Message
+
+from services.applications.application import Applications
+from services.applications.domain import KnownScheme
+
+
+def on_registry(applications: Applications):
+    def policy(message: Message) -> Iterable[Any]:
+        if message.type == "Scheme.Registered":
+            if applications.find(KnownScheme.create_id(message.data["code"])) is not None:
+                return []
+            return [KnownScheme(code=message.data["code"], documents=message.data["documents"])]
+        if message.type == "Scheme.DocumentVersionPublished":
+            known = applications.find(KnownScheme.create_id(message.data["code"]))
+            if known is None:
+                return []
+            known.learn_document(message.data["document"])
+            return [known]
+        return []
+
+    return policy
+

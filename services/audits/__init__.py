@@ -1,0 +1,1 @@
+"""Audits and inspections: planning, teams and independence declarations, findings, reports."""

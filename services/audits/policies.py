@@ -1,0 +1,48 @@
+"""How audits reacts to other services' events: it learns files from applications and certificates
+from the registry."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from shared.messages import Message
+
+from services.audits.application import Audits
+from services.audits.domain import AuditedFile, CertificateLink
+
+
+def on_applications(audits: Audits):
+    def policy(message: Message) -> Iterable[Any]:
+        if message.type == "Application.Submitted":
+            if audits.find(AuditedFile.create_id(message.subject)) is not None:
+                return []
+            return [
+                AuditedFile(
+                    application_id=message.subject,
+                    status="submitted",
+                    consultancy=message.data["consultancy"],
+                    products=message.data["products"],
+                )
+            ]
+        if message.type in ("Application.Reviewed", "Application.Withdrawn"):
+            file = audits.find(AuditedFile.create_id(message.subject))
+            if file is None:
+                return []
+            file.learn_status(message.data.get("outcome") or "withdrawn")
+            return [file]
+        return []
+
+    return policy
+
+
+def on_registry(audits: Audits):
+    def policy(message: Message) -> Iterable[Any]:
+        if message.type != "Certificate.Issued":
+            return []
+        number, application_id = message.data["number"], message.data["application_id"]
+        changed: list[Any] = []
+        if audits.find(CertificateLink.create_id(number)) is None:
+            changed.append(CertificateLink(number=number, application_id=application_id))
+        return changed
+
+    return policy

@@ -1,0 +1,121 @@
+"""The ``hallmark`` command: run, token, rebuild, verify, demo."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from shared.http.auth import ROLES, issue_token
+
+from services.settings import ConfigurationError, Settings
+
+
+def _run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from services.bootstrap import bootstrap
+    from services.web import create_app
+
+    settings = Settings()
+    hallmark = bootstrap(settings)
+    app = create_app(hallmark)
+    base = f"http://{args.host}:{args.port}"
+    print(f"Hallmark ({settings.store} store in {settings.data_dir.resolve()}) listening on {base}")
+    print(f"  API documentation   {base}/docs")
+    print(f"  public lookup       {base}/public/v1/certificates?q=...")
+    print(f"  health              {base}/livez  {base}/readyz")
+    print("  get a token         hallmark token --sub alice --role admin   (or: make token)")
+    print("  guided first run    make demo   (in another terminal)")
+    print("Ctrl-C stops it.")
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    finally:
+        hallmark.close()
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    settings = Settings()
+    roles = args.role or ["admin"]
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown:
+        print(f"unknown role(s): {', '.join(unknown)}; roles are {', '.join(ROLES)}", file=sys.stderr)
+        return 2
+    secret = settings.local_secret(create=True)
+    print(f"# token for {args.sub} with roles {', '.join(roles)}, valid {args.hours} h", file=sys.stderr)
+    print(issue_token(secret, args.sub, roles, ttl_seconds=int(args.hours * 3600), issuer=settings.jwt_issuer or None))
+    return 0
+
+
+def _rebuild(args: argparse.Namespace) -> int:
+    from services.bootstrap import bootstrap
+    from services.rebuild import rebuild
+
+    hallmark = bootstrap(Settings())
+    try:
+        rebuild(hallmark, args.view)
+    finally:
+        hallmark.close()
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    import json
+
+    from services.bootstrap import bootstrap
+
+    hallmark = bootstrap(Settings())
+    try:
+        report = hallmark.verify_trail()
+    finally:
+        hallmark.close()
+    print(json.dumps(report, indent=2))
+    return 0 if report["ok"] else 1
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from services.demo import run_demo
+
+    return run_demo(args.url, Settings())
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=os.environ.get("HALLMARK_LOG_LEVEL", "WARNING"),
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    parser = argparse.ArgumentParser(prog="hallmark", description="Hallmark certification system")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="start Hallmark (embedded default) on one port")
+    run.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    run.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    run.set_defaults(func=_run)
+
+    token = sub.add_parser("token", help="print a bearer token the local default accepts (last line)")
+    token.add_argument("--sub", required=True, help="the acting person")
+    token.add_argument("--role", action="append", help=f"repeatable; one of {', '.join(ROLES)}")
+    token.add_argument("--hours", type=float, default=8)
+    token.set_defaults(func=_token)
+
+    rebuild = sub.add_parser("rebuild", help="drop and rebuild the projections from the event stores")
+    rebuild.add_argument("--view", choices=["all", "certificates", "trail"], default="all")
+    rebuild.set_defaults(func=_rebuild)
+
+    verify = sub.add_parser("verify", help="recompute the audit trail's hash chains from the event stores")
+    verify.set_defaults(func=_verify)
+
+    demo = sub.add_parser("demo", help="drive one full certification lifecycle through the HTTP API")
+    demo.add_argument("--url", default=os.environ.get("HALLMARK_URL", "http://127.0.0.1:8000"))
+    demo.set_defaults(func=_demo)
+
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigurationError as error:
+        print(f"hallmark: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

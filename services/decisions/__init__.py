@@ -1,0 +1,1 @@
+"""Review and certification decisions, and appeals against them."""

@@ -1,0 +1,270 @@
+"""The decisions domain (ISO/IEC 17065 7.5, 7.6, 7.13). Imports no I/O."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from shared.certificate_states import OUTCOME_STATUS, check_outcome
+from shared.domain import advisers_within_cooling_off, natural_id, same_person
+from shared.errors import (
+    ConflictOfInterest,
+    EffectiveDateBeforeDecision,
+    InvalidCommand,
+    InvalidTransition,
+    NotYetKnown,
+    OpenMajorNonconformity,
+    SeparationOfDuties,
+)
+
+ON_APPLICATION = ("grant", "refuse")
+ON_CERTIFICATE = ("maintain", "suspend", "restore", "withdraw", "renew", "extend_scope", "reduce_scope", "terminate")
+OUTCOMES = ON_APPLICATION + ON_CERTIFICATE
+NEEDS_BASIS = frozenset({"grant", "renew", "extend_scope"})  # an evaluation must support them
+NEEDS_NO_OPEN_MAJOR = frozenset({"grant", "renew", "restore"})  # R4
+NEEDS_SCOPE = frozenset({"extend_scope", "reduce_scope"})
+APPEALABLE = frozenset({"refuse", "suspend", "withdraw", "reduce_scope"})
+
+
+class CertificationFile(Aggregate):
+    """Everything decisions knows about one certification file, learnt from the events of
+    applications, audits and the registry, plus the decisions taken on it. Internal to decisions."""
+
+    @staticmethod
+    def create_id(application_id: str, **_: Any) -> UUID:
+        return natural_id("certification-file", application_id)
+
+    @event("Opened")
+    def __init__(self, *, application_id: str) -> None:
+        self.application_id = application_id
+        self.application: dict[str, Any] | None = None
+        self.application_status = "unknown"
+        self.audits: dict[str, dict[str, Any]] = {}  # audit id -> {"reported": bool, "conclusion": str}
+        self.evaluators: dict[str, list[str]] = {}  # person -> audit ids
+        self.open_majors: dict[str, str] = {}  # finding id -> audit id
+        self.certificates: dict[str, str] = {}  # number -> status (as decided or as issued)
+        self.decided: list[dict[str, Any]] = []
+        self.pending_grant = False
+
+    # -- facts learnt from other services -------------------------------------------------------
+
+    @event("ApplicationNoted")
+    def note_application(self, application: dict[str, Any]) -> None:
+        self.application = application
+        if self.application_status == "unknown":
+            self.application_status = "submitted"
+
+    @event("ApplicationStatusNoted")
+    def note_application_status(self, status: str) -> None:
+        self.application_status = status
+
+    @event("AuditNoted")
+    def note_audit(self, audit_id: str) -> None:
+        self.audits.setdefault(audit_id, {"reported": False, "conclusion": None})
+
+    @event("EvaluatorNoted")
+    def note_evaluator(self, audit_id: str, person: str, role: str) -> None:
+        self.evaluators.setdefault(person, []).append(audit_id)
+
+    @event("FindingNoted")
+    def note_finding(self, audit_id: str, finding_id: str, severity: str) -> None:
+        if severity == "major":
+            self.open_majors[finding_id] = audit_id
+
+    @event("FindingClosureNoted")
+    def note_finding_closed(self, finding_id: str) -> None:
+        self.open_majors.pop(finding_id, None)
+
+    @event("ReportNoted")
+    def note_report(self, audit_id: str, conclusion: str) -> None:
+        self.audits.setdefault(audit_id, {})
+        self.audits[audit_id].update({"reported": True, "conclusion": conclusion})
+
+    @event("CertificateNoted")
+    def note_certificate(self, number: str, status: str) -> None:
+        self.certificates[number] = status
+        self.pending_grant = False
+
+    # -- rules ----------------------------------------------------------------------------------
+
+    def involved_in_evaluation(self, person: str) -> list[str]:
+        return [audit for name, audits in self.evaluators.items() if same_person(name, person) for audit in audits]
+
+    def advisers(self, today: date) -> list[str]:
+        return advisers_within_cooling_off((self.application or {}).get("consultancy", []), today)
+
+    def check_impartial(self, person: str, today: date, acting_as: str) -> None:
+        """R2 then R1 for a reviewer or decider of this file."""
+        if any(same_person(adviser, person) for adviser in self.advisers(today)):
+            raise ConflictOfInterest(
+                f"{person} advised the applicant in the last two years and may not act as {acting_as} on this file"
+            )
+        audits = self.involved_in_evaluation(person)
+        if audits:
+            raise SeparationOfDuties(
+                f"{person} took part in the evaluation of this file (audit {', '.join(audits)}) "
+                f"and may not act as {acting_as}"
+            )
+
+    def check_decision(
+        self, *, outcome: str, decider: str, certificate_number: str | None, basis: list[str],
+        effective_from: date, today: date, scope: str | None,
+    ) -> None:
+        if self.application is None:
+            raise NotYetKnown(
+                f"Application {self.application_id} is not known to decisions yet; retry shortly, "
+                "otherwise check the id"
+            )
+        if outcome in NEEDS_SCOPE and not scope:
+            raise InvalidCommand(f"A {outcome} decision states the new scope ('scope')")
+        if outcome in NEEDS_BASIS and not basis:
+            raise InvalidCommand(f"A {outcome} decision cites the reported audits it rests on ('basis')")
+        self.check_impartial(decider, today, "decision maker")
+        if effective_from < today:
+            raise EffectiveDateBeforeDecision(
+                f"effective_from {effective_from} is before the decision date {today}"
+            )
+        if outcome in ON_APPLICATION:
+            if self.application_status != "accepted":
+                raise InvalidTransition(
+                    f"Application {self.application_id} is {self.application_status}; "
+                    "only an accepted application is granted or refused"
+                )
+            if self.pending_grant or self.certificates or any(d["outcome"] in ON_APPLICATION for d in self.decided):
+                raise InvalidTransition(f"Application {self.application_id} has already been decided")
+        else:
+            assert certificate_number is not None
+            current = self.certificates.get(certificate_number)
+            if current is None:
+                raise NotYetKnown(f"Certificate {certificate_number} is not known to decisions yet; retry shortly")
+            check_outcome(outcome, current, certificate_number)
+        for audit_id in basis:
+            audit = self.audits.get(audit_id)
+            if audit is None:
+                raise NotYetKnown(
+                    f"Audit {audit_id} is not known to decisions as part of this file; "
+                    "if it was just reported, retry shortly, otherwise check the basis"
+                )
+            if not audit["reported"]:
+                raise InvalidTransition(f"Audit {audit_id} has no report yet; a decision rests on reported audits")
+        if outcome in NEEDS_NO_OPEN_MAJOR and self.open_majors:
+            raise OpenMajorNonconformity(
+                f"{len(self.open_majors)} major nonconformity(ies) of this file are open: "
+                f"{', '.join(sorted(self.open_majors))}; close them before a {outcome}",
+                open_findings=sorted(self.open_majors),
+            )
+
+    def take(self, *, decision_id: str, outcome: str, certificate_number: str | None) -> None:
+        self._taken(decision_id=decision_id, outcome=outcome, certificate_number=certificate_number)
+
+    @event("DecisionTaken")
+    def _taken(self, decision_id: str, outcome: str, certificate_number: str | None) -> None:
+        self.decided.append({"decision_id": decision_id, "outcome": outcome, "certificate_number": certificate_number})
+        if outcome == "grant":
+            self.pending_grant = True
+        if certificate_number and outcome in OUTCOME_STATUS:
+            self.certificates[certificate_number] = OUTCOME_STATUS[outcome]
+
+
+class CertificateLink(Aggregate):
+    """Which file a certificate belongs to, learnt from the registry (internal)."""
+
+    @staticmethod
+    def create_id(number: str, **_: Any) -> UUID:
+        return natural_id("certificate-link", number)
+
+    @event("Learnt")
+    def __init__(self, *, number: str, application_id: str) -> None:
+        self.number = number
+        self.application_id = application_id
+
+
+class AuditLink(Aggregate):
+    """Which file an audit belongs to, learnt from audits (internal)."""
+
+    @staticmethod
+    def create_id(audit_id: str, **_: Any) -> UUID:
+        return natural_id("audit-link", audit_id)
+
+    @event("Learnt")
+    def __init__(self, *, audit_id: str, application_id: str) -> None:
+        self.audit_id = audit_id
+        self.application_id = application_id
+
+
+class Decision(Aggregate):
+    """A certification decision: outcome, basis, rationale, decider, dates (7.6)."""
+
+    @event("Recorded")
+    def __init__(
+        self,
+        *,
+        outcome: str,
+        application_id: str,
+        certificate_number: str | None,
+        basis: list[str],
+        rationale: str,
+        effective_from: date,
+        decided_on: date,
+        scope: str | None,
+        certified: dict[str, Any] | None,
+        scheme: str,
+        actor: str,
+        reason: str,
+    ) -> None:
+        self.outcome = outcome
+        self.application_id = application_id
+        self.certificate_number = certificate_number
+        self.basis = basis
+        self.rationale = rationale
+        self.effective_from = effective_from
+        self.decided_on = decided_on
+        self.scope = scope
+        self.certified = certified
+        self.scheme = scheme
+        self.decided_by = actor
+
+
+class Appeal(Aggregate):
+    """An appeal against a decision, decided by a committee not involved in it (7.13, R8)."""
+
+    @event("Lodged")
+    def __init__(
+        self, *, decision_id: str, application_id: str, contested_outcome: str, involved: list[str],
+        appellant: str, grounds: str, actor: str, reason: str,
+    ) -> None:
+        self.decision_id = decision_id
+        self.application_id = application_id
+        self.contested_outcome = contested_outcome
+        self.involved = involved
+        self.appellant = appellant
+        self.grounds = grounds
+        self.status = "lodged"
+        self.committee: list[str] = []
+        self.outcome: str | None = None
+        self.rationale: str | None = None
+
+    def decide(
+        self, *, committee: list[str], outcome: str, rationale: str, advisers: list[str], actor: str
+    ) -> None:
+        if self.status != "lodged":
+            raise InvalidTransition(f"Appeal {self.id} is already {self.status}")
+        for member in committee:
+            if any(same_person(member, person) for person in self.involved):
+                raise SeparationOfDuties(
+                    f"{member} was involved in the contested decision {self.decision_id} or its evaluation "
+                    "and may not sit on the appeal committee"
+                )
+            if any(same_person(member, adviser) for adviser in advisers):
+                raise ConflictOfInterest(f"{member} advised the holder in the last two years")
+        self._decided(committee=committee, outcome=outcome, rationale=rationale, actor=actor, reason=rationale)
+
+    @event("Decided")
+    def _decided(self, committee: list[str], outcome: str, rationale: str, actor: str, reason: str) -> None:
+        self.status = "decided"
+        self.committee = committee
+        self.outcome = outcome
+        self.rationale = rationale

@@ -1,0 +1,85 @@
+"""How decisions reacts to other services' events: it learns each certification file — what the
+applicant declared, who evaluated it, which findings are open, which certificates it has."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from shared.messages import Message
+
+from services.decisions.application import Decisions
+from services.decisions.domain import AuditLink, CertificateLink
+
+FILE_FIELDS = ("scheme", "applicant", "production_unit", "products", "scope", "consultancy")
+
+
+def on_applications(decisions: Decisions):
+    def policy(message: Message) -> Iterable[Any]:
+        file = decisions.file_or_new(message.subject)
+        if message.type == "Application.Submitted":
+            if file.application is not None:
+                return []
+            file.note_application(application={k: message.data[k] for k in FILE_FIELDS})
+        elif message.type == "Application.Reviewed":
+            file.note_application_status(status=message.data["outcome"])
+        elif message.type == "Application.Withdrawn":
+            file.note_application_status(status="withdrawn")
+        else:
+            return []
+        return [file]
+
+    return policy
+
+
+def on_audits(decisions: Decisions):
+    def policy(message: Message) -> Iterable[Any]:
+        audit_id = message.subject
+        if message.type == "Audit.Planned":
+            application_id = message.data["application_id"]
+            file = decisions.file_or_new(application_id)
+            file.note_audit(audit_id=audit_id)
+            changed: list[Any] = [file]
+            if decisions.find(AuditLink.create_id(audit_id)) is None:
+                changed.append(AuditLink(audit_id=audit_id, application_id=application_id))
+            return changed
+        link = decisions.find(AuditLink.create_id(audit_id))
+        if link is None:
+            return []
+        file = decisions.file_or_new(link.application_id)
+        data = message.data
+        if message.type == "Audit.TeamMemberAssigned":
+            file.note_evaluator(audit_id=audit_id, person=data["person"], role=data["role"])
+        elif message.type == "Audit.FindingRecorded":
+            file.note_finding(audit_id=audit_id, finding_id=data["finding_id"], severity=data["severity"])
+        elif message.type == "Audit.FindingClosed":
+            file.note_finding_closed(finding_id=data["finding_id"])
+        elif message.type == "Audit.Reported":
+            file.note_report(audit_id=audit_id, conclusion=data["report"]["conformity_statement"])
+        else:
+            return []
+        return [file]
+
+    return policy
+
+
+def on_registry(decisions: Decisions):
+    def policy(message: Message) -> Iterable[Any]:
+        data = message.data
+        if message.type == "Certificate.Issued":
+            file = decisions.file_or_new(data["application_id"])
+            file.note_certificate(number=data["number"], status="active")
+            changed: list[Any] = [file]
+            if decisions.find(CertificateLink.create_id(data["number"])) is None:
+                changed.append(CertificateLink(number=data["number"], application_id=data["application_id"]))
+            return changed
+        if message.type == "Certificate.StatusChanged" and not data.get("decision_id"):
+            # Changes that no decision caused (expiry); a decision's own effect is already in the file.
+            link = decisions.find(CertificateLink.create_id(data["number"]))
+            if link is None:
+                return []
+            file = decisions.file_or_new(link.application_id)
+            file.note_certificate(number=data["number"], status=data["status"])
+            return [file]
+        return []
+
+    return policy

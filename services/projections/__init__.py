@@ -1,0 +1,1 @@
+"""Read models rebuilt from every service's events: certificate state and the audit trail."""

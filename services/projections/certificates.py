@@ -1,0 +1,232 @@
+"""Certificate state: the registry's events folded into one document per certificate.
+
+Serves the staff certificate endpoints and the public directory (ISO/IEC 17065 7.8), which shows
+suspended and withdrawn certificates too, and answers whether a certificate was valid on a date.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import date
+from typing import Any
+
+from shared.messages import Message
+from shared.views import Cursor, View
+
+PUBLIC_FIELDS = (
+    "number", "revision", "status", "status_since", "scheme", "mark", "scope", "valid_from", "valid_until",
+    "quick_code",
+)
+
+
+def public_view(doc: dict[str, Any]) -> dict[str, Any]:
+    """R9: only the legal entity, unit, products, scope, scheme and mark, status and validity."""
+    view = {k: doc[k] for k in PUBLIC_FIELDS}
+    view["holder"] = {"name": doc["holder"]["name"], "registration_number": doc["holder"]["registration_number"]}
+    view["production_unit"] = {"name": doc["production_unit"]["name"], "address": doc["production_unit"]["address"]}
+    view["products"] = [{"name": p["name"], "type": p["type"]} for p in doc["products"]]
+    view["history"] = [
+        {"status": h["status"], "at": h["at"], "effective_from": h["effective_from"], "revision": h["revision"]}
+        for h in doc["history"]
+    ]
+    view["revisions"] = [
+        {k: r[k] for k in ("revision", "status", "scope", "valid_from", "valid_until")} for r in doc["revisions"]
+    ]
+    return view
+
+
+def validity_on(doc: dict[str, Any], day: date) -> dict[str, Any]:
+    """Was the certificate valid on ``day``? Uses the revision and the status in effect that day."""
+    iso = day.isoformat()
+    revision = None
+    for r in doc["revisions"]:
+        if r["valid_from"] <= iso:
+            revision = r
+    status = None
+    for h in sorted(doc["history"], key=lambda h: (h["effective_from"], h["at"])):
+        if h["status"] != "superseded" and h["effective_from"] <= iso:
+            status = h["status"]
+    valid = revision is not None and iso <= revision["valid_until"] and status == "active"
+    return {"date": iso, "valid": valid, "status": status or "not yet certified", "revision": revision and revision["revision"]}
+
+
+def _search_text(doc: dict[str, Any]) -> str:
+    parts = [doc["number"], doc["quick_code"], doc["holder"]["name"], doc["holder"]["registration_number"], doc["scope"]]
+    parts += [p["name"] for p in doc["products"]] + [p["type"] for p in doc["products"]]
+    return " ".join(parts).casefold()
+
+
+class CertificateView(View):
+    name = "certificates"
+    tables = ("certificates",)
+
+    def schema(self) -> list[str]:
+        return [
+            "CREATE TABLE IF NOT EXISTS certificates ("
+            " number TEXT PRIMARY KEY, application_id TEXT NOT NULL, holder TEXT NOT NULL, status TEXT NOT NULL,"
+            " scheme TEXT NOT NULL, mark TEXT NOT NULL, quick_code TEXT NOT NULL UNIQUE, search TEXT NOT NULL,"
+            " doc TEXT NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS certificates_application ON certificates (application_id)",
+            "CREATE INDEX IF NOT EXISTS certificates_status ON certificates (status)",
+        ]
+
+    # -- writing ----------------------------------------------------------------------------------
+
+    def handle(self, c: Cursor, message: Message) -> None:
+        if message.aggregate != "Certificate":
+            return
+        data, at = message.data, message.time.isoformat()
+        if message.name == "Issued":
+            doc = {
+                "number": data["number"],
+                "revision": 1,
+                "status": "active",
+                "status_since": data["valid_from"],
+                "holder": data["holder"],
+                "production_unit": data["production_unit"],
+                "products": data["products"],
+                "scope": data["scope"],
+                "scheme": data["scheme"],
+                "mark": data["mark"],
+                "documents": data["documents"],
+                "valid_from": data["valid_from"],
+                "valid_until": data["valid_until"],
+                "quick_code": data["quick_code"],
+                "application_id": data["application_id"],
+                "withdrawal_proposed": False,
+                "unapplied_decisions": [],
+                "last_maintained": None,
+                "history": [
+                    {"status": "active", "at": at, "effective_from": data["valid_from"], "revision": 1,
+                     "decision_id": data["decision_id"]}
+                ],
+                "revisions": [
+                    {"revision": 1, "status": "active", "scope": data["scope"], "valid_from": data["valid_from"],
+                     "valid_until": data["valid_until"], "decision_id": data["decision_id"]}
+                ],
+            }
+            self._write(c, doc, insert=True)
+            return
+        doc = self._read(c, data["number"])
+        if doc is None:
+            raise LookupError(f"certificate {data['number']} changed before it was issued in this view")
+        if message.name == "StatusChanged":
+            doc["status"] = data["status"]
+            doc["status_since"] = data["effective_from"]
+            doc["withdrawal_proposed"] = False
+            doc["revisions"][-1]["status"] = data["status"]
+            doc["history"].append(
+                {"status": data["status"], "at": at, "effective_from": data["effective_from"],
+                 "revision": doc["revision"], "decision_id": data["decision_id"] or None}
+            )
+        elif message.name == "Revised":
+            old = doc["revisions"][-1]
+            old["status"] = "superseded"
+            doc["history"].append(
+                {"status": "superseded", "at": at, "effective_from": data["effective_from"],
+                 "revision": old["revision"], "decision_id": data["decision_id"]}
+            )
+            doc.update(revision=data["revision"], scope=data["scope"], valid_until=data["valid_until"],
+                       status="active", status_since=data["effective_from"], withdrawal_proposed=False)
+            doc["revisions"].append(
+                {"revision": data["revision"], "status": "active", "scope": data["scope"],
+                 "valid_from": data["effective_from"], "valid_until": data["valid_until"],
+                 "decision_id": data["decision_id"]}
+            )
+            doc["history"].append(
+                {"status": "active", "at": at, "effective_from": data["effective_from"],
+                 "revision": data["revision"], "decision_id": data["decision_id"]}
+            )
+        elif message.name == "Maintained":
+            doc["last_maintained"] = {"on": data["effective_from"], "decision_id": data["decision_id"]}
+        elif message.name == "SuspensionLimitExceeded":
+            doc["withdrawal_proposed"] = True
+        elif message.name == "DecisionNotApplied":
+            doc["unapplied_decisions"].append({"decision_id": data["decision_id"], "problem": data["problem"],
+                                               "detail": data["reason"]})
+        else:
+            return
+        self._write(c, doc, insert=False)
+
+    def _read(self, c: Cursor, number: str) -> dict[str, Any] | None:
+        c.execute("SELECT doc FROM certificates WHERE number = ?", (number,))
+        row = c.fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def _write(self, c: Cursor, doc: dict[str, Any], insert: bool) -> None:
+        holder = f"{doc['holder']['name']} {doc['holder']['registration_number']}".casefold()
+        values = (doc["application_id"], holder, doc["status"], doc["scheme"], doc["mark"],
+                  doc["quick_code"], _search_text(doc), json.dumps(doc, sort_keys=True))
+        if insert:
+            c.execute(
+                "INSERT INTO certificates (application_id, holder, status, scheme, mark, quick_code, search, doc, number)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*values, doc["number"]),
+            )
+        else:
+            c.execute(
+                "UPDATE certificates SET application_id = ?, holder = ?, status = ?, scheme = ?, mark = ?,"
+                " quick_code = ?, search = ?, doc = ? WHERE number = ?",
+                (*values, doc["number"]),
+            )
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def get(self, number_or_quick_code: str) -> dict[str, Any] | None:
+        with self.db.transaction() as c:
+            c.execute(
+                "SELECT doc FROM certificates WHERE number = ? OR quick_code = ?",
+                (number_or_quick_code, number_or_quick_code),
+            )
+            row = c.fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def numbers(self, statuses: tuple[str, ...]) -> list[str]:
+        marks = ", ".join("?" for _ in statuses)
+        with self.db.transaction() as c:
+            c.execute(f"SELECT number FROM certificates WHERE status IN ({marks}) ORDER BY number", statuses)
+            return [r[0] for r in c.fetchall()]
+
+    def search(
+        self, *, application_id: str | None = None, holder: str | None = None, status: str | None = None,
+        scheme: str | None = None, mark: str | None = None, q: str | None = None, after: str | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        where, params = [], []
+        for column, value in (("application_id", application_id), ("status", status), ("scheme", scheme),
+                              ("mark", mark)):
+            if value:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if holder:
+            where.append("holder LIKE ?")
+            params.append(f"%{holder.casefold()}%")
+        if q:
+            where.append("search LIKE ?")
+            params.append(f"%{q.casefold()}%")
+        if after:
+            where.append("number > ?")
+            params.append(after)
+        sql = "SELECT doc FROM certificates"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY number LIMIT ?"
+        params.append(limit)
+        with self.db.transaction() as c:
+            c.execute(sql, params)
+            return [json.loads(r[0]) for r in c.fetchall()]
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        with self.db.transaction() as c:
+            c.execute("SELECT doc FROM certificates ORDER BY number")
+            return [json.loads(r[0]) for r in c.fetchall()]
+
+
+def encode_cursor(number: str) -> str:
+    return base64.urlsafe_b64encode(number.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    padded = cursor + "=" * (-len(cursor) % 4)
+    return base64.urlsafe_b64decode(padded.encode()).decode()

@@ -1,0 +1,179 @@
+"""The audit trail: every event of every service, with actor, time and reason, as accreditation
+evidence (ISO/IEC 17065 7.12).
+
+Tamper evidence: each service's entries form a hash chain, ``hash = SHA-256(prev_hash || entry)``,
+over the canonical JSON of the event. The chain depends only on each service's own order, so a
+rebuild reproduces it bit for bit, and ``verify`` recomputes it from the event stores themselves: an
+entry altered in the trail or an event altered in a store shows up as a mismatch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Iterable
+
+from shared.bus import Feed
+from shared.messages import Message, canonical_json
+from shared.views import Cursor, View
+
+GENESIS = "0" * 64
+
+# Events that open a subject and say which certification file it belongs to.
+_OPENERS = {
+    "Application.Submitted": lambda m: (m.subject, None),
+    "Audit.Planned": lambda m: (m.data.get("application_id"), m.data.get("certificate_number")),
+    "Decision.Recorded": lambda m: (m.data.get("application_id"), m.data.get("certificate_number")),
+    "Appeal.Lodged": lambda m: (m.data.get("application_id"), None),
+    "Certificate.Issued": lambda m: (m.data.get("application_id"), m.data.get("number")),
+}
+
+
+def entry_hash(prev_hash: str, message: Message) -> str:
+    body = canonical_json(
+        {
+            "id": message.id,
+            "at": message.time.isoformat(),
+            "service": message.source,
+            "type": message.type,
+            "subject": message.subject,
+            "data": message.data,
+        }
+    )
+    return hashlib.sha256(bytes.fromhex(prev_hash) + body.encode()).hexdigest()
+
+
+class TrailView(View):
+    name = "trail"
+    tables = ("trail_entries", "trail_links", "trail_heads")
+
+    def schema(self) -> list[str]:
+        return [
+            f"CREATE TABLE IF NOT EXISTS trail_entries (seq {self.db.serial_primary_key},"
+            " event_id TEXT NOT NULL UNIQUE, at TEXT NOT NULL, service TEXT NOT NULL, position BIGINT NOT NULL,"
+            " type TEXT NOT NULL, actor TEXT NOT NULL, reason TEXT NOT NULL, subject TEXT NOT NULL,"
+            " application_id TEXT, certificate_number TEXT, data TEXT NOT NULL,"
+            " prev_hash TEXT NOT NULL, hash TEXT NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS trail_by_application ON trail_entries (application_id)",
+            "CREATE INDEX IF NOT EXISTS trail_by_certificate ON trail_entries (certificate_number)",
+            "CREATE TABLE IF NOT EXISTS trail_links (subject TEXT PRIMARY KEY, application_id TEXT,"
+            " certificate_number TEXT)",
+            "CREATE TABLE IF NOT EXISTS trail_heads (service TEXT PRIMARY KEY, hash TEXT NOT NULL,"
+            " length BIGINT NOT NULL)",
+        ]
+
+    def handle(self, c: Cursor, message: Message) -> None:
+        application_id, number = self._file_of(c, message)
+        c.execute("SELECT hash, length FROM trail_heads WHERE service = ?", (message.source,))
+        head = c.fetchone()
+        prev = head[0] if head else GENESIS
+        new = entry_hash(prev, message)
+        c.execute(
+            "INSERT INTO trail_entries (event_id, at, service, position, type, actor, reason, subject,"
+            " application_id, certificate_number, data, prev_hash, hash)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (message.id, message.time.isoformat(), message.source, message.position, message.type,
+             message.actor, message.reason, message.subject, application_id, number,
+             canonical_json(message.data), prev, new),
+        )
+        if head is None:
+            c.execute("INSERT INTO trail_heads (service, hash, length) VALUES (?, ?, 1)", (message.source, new))
+        else:
+            c.execute("UPDATE trail_heads SET hash = ?, length = length + 1 WHERE service = ?", (new, message.source))
+
+    def _file_of(self, c: Cursor, message: Message) -> tuple[str | None, str | None]:
+        opener = _OPENERS.get(message.type)
+        if opener is not None:
+            application_id, number = opener(message)
+            c.execute("SELECT 1 FROM trail_links WHERE subject = ?", (message.subject,))
+            if c.fetchone() is None:
+                c.execute(
+                    "INSERT INTO trail_links (subject, application_id, certificate_number) VALUES (?, ?, ?)",
+                    (message.subject, application_id, number),
+                )
+            return application_id, number
+        c.execute("SELECT application_id, certificate_number FROM trail_links WHERE subject = ?", (message.subject,))
+        row = c.fetchone()
+        return (row[0], row[1]) if row else (None, None)
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def file_of_certificate(self, number: str) -> str | None:
+        with self.db.transaction() as c:
+            c.execute("SELECT application_id FROM trail_links WHERE certificate_number = ? LIMIT 1", (number,))
+            row = c.fetchone()
+        return None if row is None else row[0]
+
+    def entries(self, application_id: str) -> list[dict[str, Any]]:
+        """The whole certification file as one timeline, in the order recorded."""
+        with self.db.transaction() as c:
+            c.execute("SELECT certificate_number FROM trail_links WHERE application_id = ? AND certificate_number IS NOT NULL",
+                      (application_id,))
+            numbers = sorted({r[0] for r in c.fetchall()})
+            sql = "SELECT seq, at, service, position, type, actor, reason, subject, application_id," \
+                  " certificate_number, data, prev_hash, hash, event_id FROM trail_entries WHERE application_id = ?"
+            params: list[Any] = [application_id]
+            if numbers:
+                sql += f" OR certificate_number IN ({', '.join('?' for _ in numbers)})"
+                params += numbers
+            c.execute(sql + " ORDER BY seq", params)
+            rows = c.fetchall()
+        return [self._entry(r) for r in rows]
+
+    def all_entries(self) -> list[dict[str, Any]]:
+        with self.db.transaction() as c:
+            c.execute(
+                "SELECT seq, at, service, position, type, actor, reason, subject, application_id,"
+                " certificate_number, data, prev_hash, hash, event_id FROM trail_entries ORDER BY seq"
+            )
+            return [self._entry(r) for r in c.fetchall()]
+
+    @staticmethod
+    def _entry(r: Any) -> dict[str, Any]:
+        return {
+            "seq": int(r[0]), "at": r[1], "service": r[2], "position": int(r[3]), "type": r[4], "actor": r[5],
+            "reason": r[6], "subject": r[7], "application_id": r[8], "certificate_number": r[9],
+            "data": json.loads(r[10]), "prev_hash": r[11], "hash": r[12], "event_id": r[13],
+        }
+
+    def heads(self) -> dict[str, dict[str, Any]]:
+        with self.db.transaction() as c:
+            c.execute("SELECT service, hash, length FROM trail_heads ORDER BY service")
+            return {r[0]: {"hash": r[1], "length": int(r[2])} for r in c.fetchall()}
+
+    def verify(self, feeds: Iterable[Feed]) -> dict[str, Any]:
+        """Recompute every service's chain from its event store and compare with the stored trail."""
+        stored: dict[str, list[tuple[str, str]]] = {}
+        with self.db.transaction() as c:
+            c.execute("SELECT service, event_id, hash FROM trail_entries ORDER BY service, position")
+            for service, event_id, stored_hash in c.fetchall():
+                stored.setdefault(service, []).append((event_id, stored_hash))
+        report: dict[str, Any] = {"services": {}, "ok": True}
+        for feed in feeds:
+            recomputed: list[tuple[str, str]] = []
+            prev = GENESIS
+            for stream in feed.streams():
+                after = None
+                while True:
+                    batch = feed.read(stream, after, 500)
+                    for message in batch.messages:
+                        prev = entry_hash(prev, message)
+                        recomputed.append((message.id, prev))
+                    if batch.last_position is None or batch.last_position == after:
+                        break
+                    after = batch.last_position
+            mine = stored.get(feed.source, [])
+            mismatch = next((i for i, (a, b) in enumerate(zip(recomputed, mine)) if a != b), None)
+            if mismatch is None and len(mine) > len(recomputed):
+                mismatch = len(recomputed)
+            ok = mismatch is None
+            report["services"][feed.source] = {
+                "events_in_store": len(recomputed),
+                "entries_in_trail": len(mine),
+                "head": recomputed[-1][1] if recomputed else GENESIS,
+                "ok": ok,
+                "first_mismatch": None if ok else (recomputed[mismatch][0] if mismatch < len(recomputed) else mine[mismatch][0]),
+                "behind": max(0, len(recomputed) - len(mine)),
+            }
+            report["ok"] = report["ok"] and ok
+        return report

@@ -1,0 +1,124 @@
+"""The mark registry's use cases."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from importlib import resources
+from typing import Any
+
+from shared.application import Outcome, ServiceApplication
+from shared.domain import add_months, natural_id
+from shared.errors import Duplicate, NotFound
+from shared.idempotency import IdempotencyKey
+
+from services.registry.domain import Catalogue, Certificate, Numbering, Scheme
+
+
+def load_catalogue() -> Catalogue:
+    data = json.loads(resources.files("services.registry").joinpath("catalogue.json").read_text())
+    return Catalogue(**data)
+
+
+def scheme_view(scheme: Scheme) -> dict[str, Any]:
+    return {
+        "code": scheme.code,
+        "mark": scheme.mark,
+        "title": scheme.title,
+        "certification_type": scheme.certification_type,
+        "documents": scheme.documents,
+        "current_documents": scheme.current_documents(),
+        "validity_months": scheme.validity_months,
+        "surveillance_months": scheme.surveillance_months,
+        "admission_months": scheme.admission_months,
+        "max_suspension_months": scheme.max_suspension_months,
+        "version": scheme.version,
+    }
+
+
+class Registry(ServiceApplication):
+    name = "registry"
+    published = (Scheme, Certificate)
+
+    def __init__(self, env: dict[str, str] | None = None, clock=None) -> None:
+        super().__init__(env, clock)
+        self.catalogue = load_catalogue()
+
+    # -- scheme catalogue ---------------------------------------------------------------------
+
+    def register_scheme(self, spec: dict[str, Any], actor: str, idempotency: IdempotencyKey | None = None) -> Outcome:
+        def command() -> Outcome:
+            self.catalogue.check(spec["mark"], spec["certification_type"])
+            if self.find(Scheme.create_id(spec["code"])) is not None:
+                raise Duplicate(f"Scheme {spec['code'].upper()} already exists")
+            scheme = Scheme(**spec, actor=actor, reason="scheme registered in the catalogue")
+            return Outcome(201, scheme_view(scheme), [scheme])
+
+        return self.execute(command, idempotency)
+
+    def publish_document(
+        self, code: str, document: dict[str, Any], actor: str, idempotency: IdempotencyKey | None = None
+    ) -> Outcome:
+        def command() -> Outcome:
+            scheme = self.scheme(code)
+            scheme.publish_document(**document, actor=actor, reason="new document version published")
+            return Outcome(201, scheme_view(scheme), [scheme])
+
+        return self.execute(command, idempotency)
+
+    def scheme(self, code: str) -> Scheme:
+        return self.load(Scheme.create_id(code), "Scheme", code.upper())
+
+    # -- certificates, driven by decisions ----------------------------------------------------
+
+    def certificate(self, number: str) -> Certificate:
+        return self.load(Certificate.create_id(number), "Certificate", number)
+
+    def issue(self, decision: dict[str, Any], decision_id: str) -> list[Any]:
+        scheme = self.scheme(decision["scheme"])
+        numbering = self.find(Numbering.create_id()) or Numbering()
+        number, quick_code = numbering.allocate(scheme.mark, decision_id)
+        valid_from = date.fromisoformat(decision["effective_from"])
+        certificate = Certificate(
+            number=number,
+            quick_code=quick_code,
+            application_id=decision["application_id"],
+            decision_id=decision_id,
+            holder=decision["certified"]["holder"],
+            production_unit=decision["certified"]["production_unit"],
+            products=decision["certified"]["products"],
+            scope=decision["certified"]["scope"],
+            scheme=scheme.code,
+            mark=scheme.mark,
+            documents=scheme.current_documents(),
+            valid_from=valid_from,
+            valid_until=add_months(valid_from, scheme.validity_months),
+            actor=decision["actor"],
+            reason=f"granted by decision {decision_id}",
+        )
+        return [numbering, certificate]
+
+    def sweep(self, numbers: list[str], actor: str = "hallmark:registry") -> list[str]:
+        """Expire certificates past validity and flag overdue suspensions (R6). Returns what changed."""
+        changed = []
+        today = self.clock.today()
+        for number in numbers:
+
+            def command(number: str = number) -> Outcome:
+                certificate = self.certificate(number)
+                scheme = self.scheme(certificate.scheme)
+                flagged = certificate.expire(today=today, actor=actor) or certificate.flag_suspension_overdue(
+                    today=today, max_suspension_months=scheme.max_suspension_months, actor=actor
+                )
+                return Outcome(200, {"changed": flagged}, [certificate] if flagged else [])
+
+            try:
+                if self.execute(command).body["changed"]:
+                    changed.append(number)
+            except NotFound:
+                continue
+        return changed
+
+
+def certificate_id(number: str):
+    return natural_id("certificate", number)

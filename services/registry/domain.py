@@ -1,0 +1,276 @@
+"""The mark registry's domain: schemes and certificates. Imports no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from shared.domain import add_months, natural_id
+from shared.certificate_states import check_outcome, check_transition
+from shared.errors import Duplicate, InvalidCommand
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Marks, certification types and document kinds: data, not code."""
+
+    marks: dict[str, str]
+    certification_types: dict[str, str]
+    document_kinds: list[str]
+
+    def check(self, mark: str, certification_type: str) -> None:
+        if mark not in self.marks:
+            raise InvalidCommand(f"Unknown mark {mark!r}; the catalogue has {', '.join(sorted(self.marks))}")
+        if certification_type not in self.certification_types:
+            raise InvalidCommand(
+                f"Unknown certification type {certification_type!r}; "
+                f"the catalogue has {', '.join(sorted(self.certification_types))}"
+            )
+
+
+class Scheme(Aggregate):
+    """A certification scheme of a mark, owned by its sectoral commission, with versioned documents."""
+
+    @staticmethod
+    def create_id(code: str, **_: Any) -> UUID:
+        return natural_id("scheme", code.upper())
+
+    @event("Registered")
+    def __init__(
+        self,
+        *,
+        code: str,
+        mark: str,
+        title: str,
+        certification_type: str,
+        documents: list[dict[str, Any]],
+        validity_months: int,
+        surveillance_months: int,
+        admission_months: int,
+        max_suspension_months: int,
+        actor: str,
+        reason: str,
+    ) -> None:
+        self.code = code.upper()
+        self.mark = mark
+        self.title = title
+        self.certification_type = certification_type
+        self.documents = list(documents)
+        self.validity_months = validity_months
+        self.surveillance_months = surveillance_months
+        self.admission_months = admission_months
+        self.max_suspension_months = max_suspension_months
+
+    def publish_document(
+        self, *, kind: str, ref: str, version: str, effective_from: date, transition_deadline: date | None,
+        actor: str, reason: str,
+    ) -> None:
+        if any(d["kind"] == kind and d["ref"] == ref and d["version"] == version for d in self.documents):
+            raise Duplicate(f"{kind} {ref} version {version} is already published for scheme {self.code}")
+        if transition_deadline is not None and transition_deadline < effective_from:
+            raise InvalidCommand("transition_deadline must not be before effective_from")
+        self._document_published(
+            code=self.code,
+            document={
+                "kind": kind,
+                "ref": ref,
+                "version": version,
+                "effective_from": effective_from.isoformat(),
+                "transition_deadline": transition_deadline.isoformat() if transition_deadline else None,
+            },
+            actor=actor,
+            reason=reason,
+        )
+
+    @event("DocumentVersionPublished")
+    def _document_published(self, code: str, document: dict[str, Any], actor: str, reason: str) -> None:
+        self.documents.append(document)
+
+    def current_documents(self) -> list[dict[str, Any]]:
+        latest: dict[tuple[str, str], dict[str, Any]] = {}
+        for d in sorted(self.documents, key=lambda d: d["effective_from"]):
+            latest[(d["kind"], d["ref"])] = d
+        return list(latest.values())
+
+
+def luhn_check_digit(digits: str) -> str:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        n = int(ch)
+        if i % 2 == 0:
+            n *= 2
+            if n > 9:
+                n -= 9
+        total += n
+    return str((10 - total % 10) % 10)
+
+
+def quick_code_for(serial: int) -> str:
+    """Eight digits: seven from a registry-wide serial, one Luhn check digit that catches typos."""
+    base = f"{1_000_000 + serial:07d}"
+    if len(base) != 7:
+        raise InvalidCommand("quick codes are exhausted")
+    return base + luhn_check_digit(base)
+
+
+def is_valid_quick_code(code: str) -> bool:
+    return len(code) == 8 and code.isdigit() and luhn_check_digit(code[:7]) == code[7]
+
+
+class Numbering(Aggregate):
+    """Allocates certificate numbers per mark and registry-wide quick codes (R7)."""
+
+    @staticmethod
+    def create_id(**_: Any) -> UUID:
+        return natural_id("numbering", "registry")
+
+    @event("Opened")
+    def __init__(self) -> None:
+        self.serials: dict[str, int] = {}
+        self.quick_serial = 0
+
+    def allocate(self, mark: str, decision_id: str) -> tuple[str, str]:
+        serial = self.serials.get(mark, 0) + 1
+        self._allocated(mark=mark, serial=serial, quick_serial=self.quick_serial + 1, decision_id=decision_id)
+        return f"{mark}-{serial:05d}", quick_code_for(self.quick_serial)
+
+    @event("Allocated")
+    def _allocated(self, mark: str, serial: int, quick_serial: int, decision_id: str) -> None:
+        self.serials[mark] = serial
+        self.quick_serial = quick_serial
+
+
+class Certificate(Aggregate):
+    """A certificate and licence to use the mark; one number, successive revisions."""
+
+    @staticmethod
+    def create_id(number: str, **_: Any) -> UUID:
+        return natural_id("certificate", number)
+
+    @event("Issued")
+    def __init__(
+        self,
+        *,
+        number: str,
+        quick_code: str,
+        application_id: str,
+        decision_id: str,
+        holder: dict[str, Any],
+        production_unit: dict[str, Any],
+        products: list[dict[str, Any]],
+        scope: str,
+        scheme: str,
+        mark: str,
+        documents: list[dict[str, Any]],
+        valid_from: date,
+        valid_until: date,
+        actor: str,
+        reason: str,
+    ) -> None:
+        self.number = number
+        self.quick_code = quick_code
+        self.application_id = application_id
+        self.holder = holder
+        self.production_unit = production_unit
+        self.products = products
+        self.scope = scope
+        self.scheme = scheme
+        self.mark = mark
+        self.documents = documents
+        self.valid_from = valid_from
+        self.valid_until = valid_until
+        self.revision = 1
+        self.status = "active"
+        self.status_since = valid_from
+        self.withdrawal_proposed = False
+
+    def change_status(self, *, status: str, decision_id: str, effective_from: date, actor: str, reason: str) -> None:
+        check_transition(self.status, status, self.number)
+        self._status_changed(
+            number=self.number, status=status, previous=self.status, decision_id=decision_id, effective_from=effective_from,
+            actor=actor, reason=reason,
+        )
+
+    @event("StatusChanged")
+    def _status_changed(
+        self, number: str, status: str, previous: str, decision_id: str, effective_from: date, actor: str, reason: str
+    ) -> None:
+        self.status = status
+        self.status_since = effective_from
+        self.withdrawal_proposed = False
+
+    def revise(
+        self, *, decision_id: str, effective_from: date, scope: str | None, valid_until: date | None,
+        actor: str, reason: str,
+    ) -> None:
+        """A scope change or renewal: the current revision is superseded by the next, which is active."""
+        check_outcome("renew", self.status, self.number)
+        self._revised(
+            number=self.number,
+            revision=self.revision + 1,
+            superseded_revision=self.revision,
+            decision_id=decision_id,
+            effective_from=effective_from,
+            scope=scope if scope is not None else self.scope,
+            valid_until=valid_until or self.valid_until,
+            actor=actor,
+            reason=reason,
+        )
+
+    @event("Revised")
+    def _revised(
+        self, number: str, revision: int, superseded_revision: int, decision_id: str, effective_from: date, scope: str,
+        valid_until: date, actor: str, reason: str,
+    ) -> None:
+        self.revision = revision
+        self.scope = scope
+        self.valid_until = valid_until
+        self.status = "active"
+        self.status_since = effective_from
+        self.withdrawal_proposed = False
+
+    def maintain(self, *, decision_id: str, effective_from: date, actor: str, reason: str) -> None:
+        check_outcome("maintain", self.status, self.number)
+        self._maintained(number=self.number, decision_id=decision_id, effective_from=effective_from, actor=actor, reason=reason)
+
+    @event("Maintained")
+    def _maintained(self, number: str, decision_id: str, effective_from: date, actor: str, reason: str) -> None:
+        pass
+
+    def suspension_overdue(self, today: date, max_suspension_months: int) -> bool:
+        return self.status == "suspended" and today > add_months(self.status_since, max_suspension_months)
+
+    def flag_suspension_overdue(self, *, today: date, max_suspension_months: int, actor: str) -> bool:
+        """R6: a suspension beyond the scheme's maximum is flagged for a withdrawal decision, once."""
+        if self.withdrawal_proposed or not self.suspension_overdue(today, max_suspension_months):
+            return False
+        self._suspension_limit_exceeded(
+            number=self.number,
+            suspended_since=self.status_since,
+            limit=add_months(self.status_since, max_suspension_months),
+            actor=actor,
+            reason=f"suspended longer than the scheme's maximum of {max_suspension_months} months; "
+            "a withdrawal decision is due",
+        )
+        return True
+
+    @event("SuspensionLimitExceeded")
+    def _suspension_limit_exceeded(self, number: str, suspended_since: date, limit: date, actor: str, reason: str) -> None:
+        self.withdrawal_proposed = True
+
+    def expire(self, *, today: date, actor: str) -> bool:
+        if self.status not in ("active", "suspended") or today <= self.valid_until:
+            return False
+        self._status_changed(
+            number=self.number, status="expired", previous=self.status, decision_id="", effective_from=self.valid_until,
+            actor=actor, reason="validity ended",
+        )
+        return True
+
+    @event("DecisionNotApplied")
+    def decision_not_applied(self, number: str, decision_id: str, problem: str, actor: str, reason: str) -> None:
+        """A decision that reached the registry but could not change the certificate (kept, not lost)."""

@@ -1,0 +1,57 @@
+"""How the registry reacts to other services' events: decisions issue and change certificates."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Iterable
+
+from shared.errors import DomainError
+from shared.messages import Message
+
+from services.registry.application import Registry
+from services.registry.domain import Certificate
+from shared.certificate_states import OUTCOME_STATUS, REVISIONS
+
+
+def on_decision(registry: Registry):
+    def policy(message: Message) -> Iterable[Any]:
+        if message.type != "Decision.Recorded":
+            return []
+        decision = message.data
+        outcome = decision["outcome"]
+        if outcome == "grant":
+            return registry.issue(decision, message.subject)
+        number = decision.get("certificate_number")
+        if not number or outcome == "refuse":
+            return []
+        certificate: Certificate = registry.certificate(number)
+        effective_from = date.fromisoformat(decision["effective_from"])
+        common = {"decision_id": message.subject, "effective_from": effective_from, "actor": decision["actor"]}
+        reason = f"{outcome} by decision {message.subject}"
+        try:
+            if outcome in OUTCOME_STATUS:
+                certificate.change_status(status=OUTCOME_STATUS[outcome], reason=reason, **common)
+            elif outcome in REVISIONS:
+                valid_until = None
+                if outcome == "renew":
+                    scheme = registry.scheme(certificate.scheme)
+                    valid_until = registry_valid_until(certificate.valid_until, effective_from, scheme.validity_months)
+                certificate.revise(scope=decision.get("scope"), valid_until=valid_until, reason=reason, **common)
+            elif outcome == "maintain":
+                certificate.maintain(reason=reason, **common)
+        except DomainError as refused:
+            # The decisions service checks the same rules first; if a decision still cannot be applied,
+            # the certificate records why, so nothing accepted is silently dropped.
+            certificate.decision_not_applied(
+                number=certificate.number,
+                decision_id=message.subject, problem=refused.slug, actor="hallmark:registry", reason=refused.detail
+            )
+        return [certificate]
+
+    return policy
+
+
+def registry_valid_until(current_until: date, effective_from: date, validity_months: int) -> date:
+    from shared.domain import add_months
+
+    return add_months(max(current_until, effective_from), validity_months)

@@ -1,0 +1,96 @@
+"""Configuration, from environment variables only (twelve-factor)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shared.http.auth import AuthConfig
+
+
+class ConfigurationError(RuntimeError):
+    pass
+
+
+@dataclass
+class Settings:
+    data_dir: Path = field(default_factory=lambda: Path(os.environ.get("HALLMARK_DATA", "data")))
+    store: str = field(default_factory=lambda: os.environ.get("HALLMARK_STORE", "sqlite"))
+    environment: str = field(default_factory=lambda: os.environ.get("HALLMARK_ENV", "development"))
+    timezone: str = field(default_factory=lambda: os.environ.get("HALLMARK_TIMEZONE", "Europe/Brussels"))
+    pg_host: str = field(default_factory=lambda: os.environ.get("HALLMARK_PG_HOST", "127.0.0.1"))
+    pg_port: str = field(default_factory=lambda: os.environ.get("HALLMARK_PG_PORT", "5432"))
+    pg_user: str = field(default_factory=lambda: os.environ.get("HALLMARK_PG_USER", "hallmark"))
+    pg_password: str = field(default_factory=lambda: os.environ.get("HALLMARK_PG_PASSWORD", "hallmark"))
+    pg_dbname: str = field(default_factory=lambda: os.environ.get("HALLMARK_PG_DBNAME", "hallmark"))
+    pg_schema_prefix: str = field(default_factory=lambda: os.environ.get("HALLMARK_PG_SCHEMA_PREFIX", "hallmark_"))
+    jwt_public_keys: str = field(default_factory=lambda: os.environ.get("HALLMARK_JWT_PUBLIC_KEYS", ""))
+    jwt_issuer: str = field(default_factory=lambda: os.environ.get("HALLMARK_JWT_ISSUER", ""))
+    jwt_audience: str = field(default_factory=lambda: os.environ.get("HALLMARK_JWT_AUDIENCE", ""))
+    sweep_seconds: float = field(default_factory=lambda: float(os.environ.get("HALLMARK_SWEEP_SECONDS", "3600")))
+
+    def __post_init__(self) -> None:
+        if self.store not in ("sqlite", "postgres"):
+            raise ConfigurationError(f"HALLMARK_STORE={self.store!r}: use 'sqlite' (default) or 'postgres'")
+
+    @property
+    def pg_conninfo(self) -> str:
+        return (
+            f"host={self.pg_host} port={self.pg_port} dbname={self.pg_dbname} "
+            f"user={self.pg_user} password={self.pg_password}"
+        )
+
+    def store_env(self, service: str) -> dict[str, str]:
+        """The eventsourcing environment of one service's own store.
+
+        ``<SERVICE>_POSTGRES_DBNAME`` and the like still override these, per service."""
+        if self.store == "sqlite":
+            return {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(self.data_dir / f"{service}.db"),
+                "SQLITE_LOCK_TIMEOUT": "30",
+            }
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_HOST": self.pg_host,
+            "POSTGRES_PORT": self.pg_port,
+            "POSTGRES_USER": self.pg_user,
+            "POSTGRES_PASSWORD": self.pg_password,
+            "POSTGRES_DBNAME": self.pg_dbname,
+            "POSTGRES_SCHEMA": self.pg_schema_prefix + service,
+            "POSTGRES_POOL_SIZE": "4",
+            "POSTGRES_MAX_OVERFLOW": "4",
+        }
+
+    @property
+    def secret_file(self) -> Path:
+        return self.data_dir / "jwt-signing.key"
+
+    def local_secret(self, create: bool = True) -> bytes:
+        """The local default's HS256 signing key, generated on first use, readable by the owner only."""
+        path = self.secret_file
+        if not path.exists():
+            if not create:
+                raise ConfigurationError(f"No signing key at {path}; start Hallmark once ('make run') to create it")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip().encode()
+
+    def auth(self) -> AuthConfig:
+        if self.jwt_public_keys:
+            keys = []
+            for name in self.jwt_public_keys.split(","):
+                pem = Path(name.strip())
+                if not pem.exists():
+                    raise ConfigurationError(f"HALLMARK_JWT_PUBLIC_KEYS names {pem}, which does not exist")
+                keys.append(pem.read_text())
+            return AuthConfig(public_keys=keys, issuer=self.jwt_issuer or None, audience=self.jwt_audience or None)
+        if self.environment == "production":
+            raise ConfigurationError(
+                "HALLMARK_ENV=production needs the identity provider's keys: set HALLMARK_JWT_PUBLIC_KEYS "
+                "(PEM files), HALLMARK_JWT_ISSUER and HALLMARK_JWT_AUDIENCE"
+            )
+        return AuthConfig(secret=self.local_secret(), issuer=self.jwt_issuer or None)

@@ -1,0 +1,111 @@
+"""The HTTP application of the embedded default: every service's router in one process."""
+
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from shared.errors import DomainError
+from shared.http import problems
+
+from services.applications.api import router as applications_router
+from services.audits.api import router as audits_router
+from services.bootstrap import Hallmark
+from services.decisions.api import router as decisions_router
+from services.projections.api import certificates_router, trail_router
+from services.registry.api import router as registry_router
+
+log = logging.getLogger("hallmark.http")
+
+MAX_LAG_FOR_READY = 10_000
+
+
+def _problem_catalogue() -> dict[str, str]:
+    def walk(cls: type) -> list[type]:
+        return [cls] + [c for sub in cls.__subclasses__() for c in walk(sub)]
+
+    return {cls.slug: f"{cls.title}. {(cls.__doc__ or '').strip()}" for cls in walk(DomainError)}
+
+
+def create_app(hallmark: Hallmark, *, run_pump: bool = True) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if run_pump and hallmark.pump is not None:
+            hallmark.pump.start()
+        try:
+            yield
+        finally:
+            if hallmark.pump is not None:
+                hallmark.pump.stop()
+
+    app = FastAPI(
+        title="Hallmark",
+        version="1",
+        description="Certification lifecycle: applications, audits, decisions, the mark registry, and the "
+        "public certificate directory. Errors are RFC 9457 problems; POSTs accept Idempotency-Key.",
+        lifespan=lifespan,
+    )
+    app.state.auth = hallmark.settings.auth()
+    app.state.hallmark = hallmark
+    problems.install(app)
+
+    @app.middleware("http")
+    async def access_log(request: Request, call_next):  # one structured line per request
+        started = time.perf_counter()
+        response = await call_next(request)
+        log.info(
+            "request",
+            extra={"method": request.method, "path": request.url.path, "status": response.status_code,
+                   "ms": round((time.perf_counter() - started) * 1000, 1)},
+        )
+        return response
+
+    app.include_router(registry_router(hallmark.registry))
+    app.include_router(applications_router(hallmark.applications))
+    app.include_router(audits_router(hallmark.audits))
+    app.include_router(decisions_router(hallmark.decisions))
+    app.include_router(certificates_router(hallmark.certificates))
+    app.include_router(trail_router(hallmark.trail, hallmark.verify_trail))
+
+    catalogue = _problem_catalogue()
+
+    @app.get("/problems/{slug}", include_in_schema=False)
+    def problem_type(slug: str) -> PlainTextResponse:
+        if slug not in catalogue:
+            return problems.problem(404, "not-found", f"No problem type {slug}")
+        return PlainTextResponse(catalogue[slug])
+
+    @app.get("/livez", tags=["health"])
+    def livez() -> dict:
+        return {"status": "alive"}
+
+    @app.get("/readyz", tags=["health"])
+    def readyz() -> JSONResponse:
+        checks: dict[str, str] = {}
+        for service in hallmark.services:
+            try:
+                service.check_ready()
+                checks[f"store:{service.name}"] = "ok"
+            except Exception as error:  # report, never raise, from a health check
+                checks[f"store:{service.name}"] = f"unreachable: {type(error).__name__}"
+        try:
+            hallmark.certificates.position("registry")
+            checks["views"] = "ok"
+        except Exception as error:
+            checks["views"] = f"unreachable: {type(error).__name__}"
+        pump = hallmark.pump
+        if run_pump and pump is not None:
+            checks["bus"] = "ok" if pump.running else "stopped"
+            for consumer in pump.consumers:
+                if consumer.health.last_error:
+                    checks[f"consumer:{consumer.name}"] = f"failing: {consumer.health.last_error}"
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
+                            status_code=200 if ready else 503)
+
+    return app

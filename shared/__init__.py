@@ -1,0 +1,1 @@
+"""Code that every Hallmark service shares: domain base types, the event seam, views and HTTP."""

@@ -1,0 +1,204 @@
+"""The base of every service's eventsourcing application.
+
+Commands go through ``execute``: load, call the domain, save atomically (with the idempotency
+record when a key was given), re-run on an optimistic-concurrency clash so the loser of a race gets
+the domain's own answer. Other services' events go through ``process``: the policy's effects and
+the consumer's position are saved in one transaction, so a message is applied exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Callable, ClassVar, Iterable
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import (
+    IntegrityError,
+    JSONTranscoder,
+    Notification,
+    ProcessRecorder,
+    Tracking,
+    Transcoding,
+)
+
+from shared.clock import Clock
+from shared.errors import ConcurrentModification, DomainError, NotFound
+from shared.idempotency import IdempotencyKey, IdempotencyRecord
+from shared.messages import Message, message_from_event
+
+log = logging.getLogger(__name__)
+
+ATTEMPTS = 8
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+class IdempotencyKeyReused(DomainError):
+    slug = "idempotency-key-reused"
+    title = "Idempotency-Key reused for a different request"
+    status = 422
+
+
+@dataclass
+class Outcome:
+    """What a command answers, and what it changed."""
+
+    status: int
+    body: dict[str, Any]
+    changed: list[Aggregate] = field(default_factory=list)
+
+
+Policy = Callable[[Message], Iterable[Aggregate]]
+
+
+class ServiceApplication(Application):
+    """One Hallmark service's event store and use cases."""
+
+    name: ClassVar[str]
+    # Aggregates whose events are the service's published contract; the rest stay internal.
+    published: ClassVar[tuple[type[Aggregate], ...]] = ()
+
+    def __init__(self, env: dict[str, str] | None = None, clock: Clock | None = None) -> None:
+        super().__init__(env)
+        self.clock = clock or Clock()
+        self._on_recorded: list[Callable[[], None]] = []
+        self._published_names = {cls.__qualname__ for cls in self.published}
+
+    # -- infrastructure -----------------------------------------------------------------------
+
+    def construct_recorder(self) -> ProcessRecorder:
+        return self.factory.process_recorder()
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    def on_recorded(self, callback: Callable[[], None]) -> None:
+        """Call back after every commit, so consumers can wake instead of waiting for a poll."""
+        self._on_recorded.append(callback)
+
+    def _recorded(self) -> None:
+        for callback in self._on_recorded:
+            callback()
+
+    @property
+    def process_recorder(self) -> ProcessRecorder:
+        assert isinstance(self.recorder, ProcessRecorder)
+        return self.recorder
+
+    def check_ready(self) -> None:
+        self.recorder.max_notification_id()
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def load(self, aggregate_id: UUID, what: str, label: str | None = None) -> Any:
+        try:
+            return self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFound(f"{what} {label or aggregate_id} does not exist") from None
+
+    def find(self, aggregate_id: UUID) -> Any | None:
+        try:
+            return self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+
+    def message(self, notification: Notification) -> Message | None:
+        """The published message for a stored event, or None for the service's internal records."""
+        qualname = notification.topic.rsplit(":", 1)[-1]
+        if qualname.split(".", 1)[0] not in self._published_names:
+            return None
+        event = self.mapper.to_domain_event(notification)
+        return message_from_event(self.name, notification.id, self.name, event)
+
+    # -- commands -----------------------------------------------------------------------------
+
+    def execute(self, command: Callable[[], Outcome], idempotency: IdempotencyKey | None = None) -> Outcome:
+        for _ in range(ATTEMPTS):
+            if idempotency is not None:
+                prior = self._prior_answer(idempotency)
+                if prior is not None:
+                    return prior
+            outcome = command()
+            records: list[Aggregate] = []
+            if idempotency is not None:
+                records.append(
+                    IdempotencyRecord(
+                        key=idempotency.key,
+                        actor=idempotency.actor,
+                        fingerprint=idempotency.fingerprint,
+                        status=outcome.status,
+                        body=outcome.body,
+                        reason="first answer to a keyed request",
+                    )
+                )
+            try:
+                self.save(*outcome.changed, *records)
+            except IntegrityError:
+                log.info("optimistic concurrency clash in %s, re-running the command", self.name)
+                continue
+            self._recorded()
+            return outcome
+        raise ConcurrentModification(f"{self.name}: the record kept changing under this command; retry")
+
+    def _prior_answer(self, idempotency: IdempotencyKey) -> Outcome | None:
+        record = self.find(idempotency.record_id())
+        if record is None:
+            return None
+        if record.fingerprint != idempotency.fingerprint:
+            raise IdempotencyKeyReused(
+                f"Idempotency-Key {idempotency.key!r} was first used for a different request; "
+                "use a new key for a new request"
+            )
+        return Outcome(status=record.status, body=record.body)
+
+    # -- other services' events ---------------------------------------------------------------
+
+    def position(self, stream: str) -> int | None:
+        return self.process_recorder.max_tracking_id(stream)
+
+    def process(self, message: Message, policy: Policy) -> bool:
+        """Apply a policy to one message exactly once. Returns False if it was already applied."""
+        for _ in range(ATTEMPTS):
+            done = self.position(message.stream)
+            if done is not None and message.position <= done:
+                return False
+            changed = list(policy(message))
+            if not changed:
+                return True  # nothing to record; the consumer remembers the position in memory
+            processing = ProcessingEvent(Tracking(application_name=message.stream, notification_id=message.position))
+            processing.collect_events(*changed)
+            try:
+                self._record(processing)
+            except IntegrityError:
+                continue
+            self._recorded()
+            return True
+        raise ConcurrentModification(f"{self.name}: could not apply {message.id}")
+
+
+class PolicyTarget:
+    """A service's policy as a consumer target: its effects and position are saved together."""
+
+    def __init__(self, app: ServiceApplication, policy: Policy) -> None:
+        self.app = app
+        self.policy = policy
+
+    def position(self, stream: str) -> int | None:
+        return self.app.position(stream)
+
+    def apply(self, message: Message) -> None:
+        self.app.process(message, self.policy)

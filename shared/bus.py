@@ -1,0 +1,206 @@
+"""The seam between services: ordered feeds of messages and the consumers that follow them.
+
+Kafka semantics, whatever the transport: a feed is a set of streams (a service's notification
+log embedded; topic partitions on Kafka); each stream is ordered and read at least once; a consumer
+keeps its position per stream in its own store, written in the same transaction as its effect, and
+resumes from there. Embedded mode reads the upstream services' notification logs in-process.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Protocol
+
+from shared.messages import Message
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Batch:
+    messages: list[Message]
+    # The last position read, published or not, so a consumer skips past internal records.
+    last_position: int | None
+
+
+class Feed(Protocol):
+    """An upstream service's published events."""
+
+    source: str
+
+    def streams(self) -> list[str]: ...
+
+    def read(self, stream: str, after: int | None, limit: int) -> Batch: ...
+
+
+class LocalFeed:
+    """Embedded transport: the upstream application's own notification log."""
+
+    def __init__(self, app) -> None:  # app: shared.application.ServiceApplication
+        self.app = app
+        self.source = app.name
+
+    def streams(self) -> list[str]:
+        return [self.app.name]
+
+    def read(self, stream: str, after: int | None, limit: int) -> Batch:
+        notifications = self.app.recorder.select_notifications(
+            start=after, limit=limit, inclusive_of_start=after is None
+        )
+        messages = [m for m in (self.app.message(n) for n in notifications) if m is not None]
+        return Batch(messages, notifications[-1].id if notifications else after)
+
+    def head(self, stream: str) -> int:
+        return self.app.recorder.max_notification_id() or 0
+
+
+class Target(Protocol):
+    """Something that applies messages exactly once and remembers, per stream, how far it got."""
+
+    def position(self, stream: str) -> int | None: ...
+
+    def apply(self, message: Message) -> None: ...
+
+
+@dataclass
+class ConsumerHealth:
+    applied: int = 0
+    last_progress: float = field(default_factory=time.monotonic)
+    last_error: str | None = None
+
+
+class Consumer:
+    """Follows some feeds into one target. ``merge_by_time`` interleaves streams by event time
+    (used by the audit trail) while keeping each stream's own order."""
+
+    def __init__(
+        self, name: str, feeds: Iterable[Feed], target: Target, *, merge_by_time: bool = False
+    ) -> None:
+        self.name = name
+        self.feeds = list(feeds)
+        self.target = target
+        self.merge_by_time = merge_by_time
+        self.health = ConsumerHealth()
+        self._cursor: dict[str, int | None] = {}
+
+    def reset(self) -> None:
+        self._cursor.clear()
+
+    def _after(self, stream: str) -> int | None:
+        if stream not in self._cursor:
+            self._cursor[stream] = self.target.position(stream)
+        return self._cursor[stream]
+
+    def poll(self, limit: int = 200) -> int:
+        """Apply what is available now; return how many messages were applied."""
+        batches: list[tuple[str, Batch]] = []
+        for feed in self.feeds:
+            for stream in feed.streams():
+                batches.append((stream, feed.read(stream, self._after(stream), limit)))
+        if self.merge_by_time:
+            ordered: Iterable[Message] = heapq.merge(
+                *(b.messages for _, b in batches), key=lambda m: (m.time, m.source)
+            )
+        else:
+            ordered = (m for _, b in batches for m in b.messages)
+        applied = 0
+        for message in ordered:
+            self.target.apply(message)
+            self._cursor[message.stream] = message.position
+            applied += 1
+        for stream, batch in batches:
+            if batch.last_position is not None:
+                self._cursor[stream] = max(self._cursor.get(stream) or 0, batch.last_position)
+        if applied:
+            self.health.applied += applied
+            self.health.last_progress = time.monotonic()
+        return applied
+
+    def lag(self) -> int:
+        behind = 0
+        for feed in self.feeds:
+            head = getattr(feed, "head", None)
+            if head is None:
+                continue
+            for stream in feed.streams():
+                behind += max(0, head(stream) - (self._after(stream) or 0))
+        return behind
+
+
+class Pump:
+    """Runs consumers in one background thread; woken on every commit, polling as a fallback."""
+
+    def __init__(self, consumers: Iterable[Consumer], *, idle_wait: float = 0.25) -> None:
+        self.consumers = list(consumers)
+        self.idle_wait = idle_wait
+        self.ticks: list[tuple[float, Callable[[], None]]] = []
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def every(self, seconds: float, job: Callable[[], None]) -> None:
+        self.ticks.append((seconds, job))
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def run_until_idle(self, max_rounds: int = 1000) -> int:
+        """Apply everything pending (used by tests and by the rebuild command)."""
+        total = 0
+        for _ in range(max_rounds):
+            applied = self._round()
+            total += applied
+            if not applied:
+                return total
+        return total
+
+    def _round(self) -> int:
+        applied = 0
+        with self._lock:
+            for consumer in self.consumers:
+                try:
+                    applied += consumer.poll()
+                    consumer.health.last_error = None
+                except Exception as error:  # keep the others running; retry this one next round
+                    consumer.health.last_error = f"{type(error).__name__}: {error}"
+                    consumer.reset()
+                    log.exception("consumer %s failed; will retry", consumer.name)
+        return applied
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="hallmark-pump", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        last_tick = {i: time.monotonic() for i in range(len(self.ticks))}
+        while not self._stop.is_set():
+            self._wake.clear()
+            busy = self._round()
+            now = time.monotonic()
+            for i, (seconds, job) in enumerate(self.ticks):
+                if now - last_tick[i] >= seconds:
+                    last_tick[i] = now
+                    try:
+                        job()
+                    except Exception:
+                        log.exception("periodic job failed; will retry")
+            if not busy:
+                self._wake.wait(self.idle_wait)

@@ -1,0 +1,58 @@
+"""Domain vocabulary shared by the services: people, declarations, dates. Imports no I/O."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Iterable
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+
+HALLMARK_NAMESPACE = uuid5(NAMESPACE_URL, "urn:hallmark")
+
+# How far back a consultancy or employment relation disqualifies a person (ISO/IEC 17065 4.2.10).
+COOLING_OFF_YEARS = 2
+
+
+def natural_id(kind: str, key: str) -> UUID:
+    """Deterministic aggregate id for a natural key, so the event store itself refuses duplicates."""
+    return uuid5(HALLMARK_NAMESPACE, f"{kind}:{key}")
+
+
+def same_person(a: str, b: str) -> bool:
+    return person_key(a) == person_key(b)
+
+
+def person_key(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
+def years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def add_months(day: date, months: int) -> date:
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    for candidate in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, min(day.day, candidate))
+        except ValueError:
+            continue
+    raise ValueError(day)  # pragma: no cover
+
+
+def advisers_within_cooling_off(consultancy: Iterable[dict[str, Any]], today: date) -> list[str]:
+    """People who advised or employed the client within the cooling-off period before ``today``.
+
+    A declaration with no ``until`` is an ongoing relation.
+    """
+    horizon = years_before(today, COOLING_OFF_YEARS)
+    people = []
+    for entry in consultancy:
+        until = entry.get("until")
+        if until is None or date.fromisoformat(str(until)) >= horizon:
+            people.append(entry["person"])
+    return people

@@ -1,0 +1,1 @@
+"""HTTP conventions shared by every service: problems (RFC 9457), auth, idempotency, health."""

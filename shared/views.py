@@ -1,0 +1,168 @@
+"""Storage for projections (read models): SQL tables plus a per-stream position, on SQLite or PostgreSQL.
+
+A view's change and its new position are written in one transaction and a message at or below the
+stored position is skipped, so each message is applied exactly once. Views are disposable: they are
+dropped and rebuilt from the event stores.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator, Protocol, Sequence
+
+
+class Cursor(Protocol):
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+
+
+class ViewDatabase:
+    """A minimal SQL facade: statements are written with ``?`` placeholders and portable types."""
+
+    dialect: str
+    serial_primary_key: str
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:  # pragma: no cover - interface
+        raise NotImplementedError
+        yield
+
+    def close(self) -> None:  # pragma: no cover - interface
+        pass
+
+
+class SQLiteViews(ViewDatabase):
+    dialect = "sqlite"
+    serial_primary_key = "INTEGER PRIMARY KEY AUTOINCREMENT"
+
+    def __init__(self, path: str) -> None:
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._lock = threading.RLock()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        with self._lock:
+            cursor = self._conn.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                yield cursor
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+            else:
+                cursor.execute("COMMIT")
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class _PgCursor:
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._cursor.execute(sql.replace("?", "%s"), params)
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+
+class PostgresViews(ViewDatabase):
+    dialect = "postgres"
+    serial_primary_key = "BIGSERIAL PRIMARY KEY"
+
+    def __init__(self, conninfo: str, schema: str, pool_size: int = 4) -> None:
+        from psycopg_pool import ConnectionPool
+
+        self.schema = schema
+        self._pool = ConnectionPool(
+            conninfo,
+            min_size=1,
+            max_size=pool_size,
+            open=True,
+            kwargs={"options": f"-c search_path={schema}"},
+        )
+        with self._pool.connection() as conn:
+            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        with self._pool.connection() as conn:
+            with conn.transaction():
+                with conn.cursor() as cursor:
+                    yield _PgCursor(cursor)
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+class View:
+    """A projection's tables and its positions. Subclasses declare tables and handle messages."""
+
+    name: str
+    tables: tuple[str, ...] = ()
+
+    def __init__(self, db: ViewDatabase) -> None:
+        self.db = db
+        self.create()
+
+    def schema(self) -> list[str]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def create(self) -> None:
+        with self.db.transaction() as c:
+            c.execute(
+                "CREATE TABLE IF NOT EXISTS view_positions "
+                "(view TEXT NOT NULL, stream TEXT NOT NULL, position BIGINT NOT NULL, "
+                "PRIMARY KEY (view, stream))"
+            )
+            for statement in self.schema():
+                c.execute(statement)
+
+    def drop(self) -> None:
+        with self.db.transaction() as c:
+            for table in self.tables:
+                c.execute(f"DROP TABLE IF EXISTS {table}")
+            c.execute("DELETE FROM view_positions WHERE view = ?", (self.name,))
+        self.create()
+
+    def position(self, stream: str) -> int | None:
+        with self.db.transaction() as c:
+            c.execute("SELECT position FROM view_positions WHERE view = ? AND stream = ?", (self.name, stream))
+            row = c.fetchone()
+        return None if row is None else int(row[0])
+
+    def apply(self, message: Any) -> None:
+        with self.db.transaction() as c:
+            c.execute(
+                "SELECT position FROM view_positions WHERE view = ? AND stream = ?",
+                (self.name, message.stream),
+            )
+            row = c.fetchone()
+            if row is not None and message.position <= int(row[0]):
+                return  # already applied
+            self.handle(c, message)
+            if row is None:
+                c.execute(
+                    "INSERT INTO view_positions (view, stream, position) VALUES (?, ?, ?)",
+                    (self.name, message.stream, message.position),
+                )
+            else:
+                c.execute(
+                    "UPDATE view_positions SET position = ? WHERE view = ? AND stream = ?",
+                    (message.position, self.name, message.stream),
+                )
+
+    def handle(self, c: Cursor, message: Any) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
