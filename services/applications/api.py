@@ -1,6 +1,5 @@
 """The applications service's HTTP entrypoints."""
 
-from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Literal

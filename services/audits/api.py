@@ -1,6 +1,5 @@
 """The audits service's HTTP entrypoints."""
 
-from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Literal

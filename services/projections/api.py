@@ -1,6 +1,5 @@
 """HTTP entrypoints of the read models: staff and public certificate lookup, and the audit trail."""
 
-from __future__ import annotations
 
 import binascii
 from datetime import date

@@ -1,6 +1,5 @@
 """The registry's HTTP entrypoints: the scheme catalogue. Certificates are read from the projection."""
 
-from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Literal

@@ -5,7 +5,6 @@ In production, tokens come from the organisation's identity provider: configure 
 (PEM), issuer and audience; symmetric local secrets are then refused.
 """
 
-from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field

@@ -1,0 +1,54 @@
+# Hallmark: `make run` starts the embedded default; `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+
+.DEFAULT_GOAL := help
+.PHONY: help venv run test test-unit test-integration test-e2e postgres demo token rebuild verify clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) on PATH" >&2; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+venv: $(STAMP) ## create the virtualenv and install Hallmark into it
+
+run: venv ## start Hallmark on http://127.0.0.1:8000 (SQLite files in ./data)
+	$(BIN)/hallmark run
+
+postgres: ## start the machine's PostgreSQL 15 (installing it if missing) for Hallmark
+	deploy/postgres.sh start
+
+test: venv postgres ## set everything up and run the whole suite (SQLite and PostgreSQL)
+	HALLMARK_TEST_POSTGRES=1 $(BIN)/pytest -q -p no:cacheprovider
+
+test-unit: venv ## domain unit tests only (no I/O)
+	$(BIN)/pytest -q tests/unit
+
+test-integration: venv postgres ## API and integration tests on SQLite and PostgreSQL
+	HALLMARK_TEST_POSTGRES=1 $(BIN)/pytest -q tests/integration
+
+test-e2e: venv ## the end-to-end lifecycle and restart tests against a real server process
+	$(BIN)/pytest -q tests/e2e
+
+demo: venv ## drive one full lifecycle against a running instance (make run first)
+	$(BIN)/hallmark demo
+
+token: venv ## print an admin token for the local default (make token SUB=alice ROLE=auditor)
+	@$(BIN)/hallmark token --sub $(or $(SUB),admin) --role $(or $(ROLE),admin)
+
+rebuild: venv ## drop and rebuild the projections from the event stores (stop the server first)
+	$(BIN)/hallmark rebuild
+
+verify: venv ## recompute the audit trail's hash chains from the event stores
+	$(BIN)/hallmark verify
+
+clean: ## remove the virtualenv and local data
+	rm -rf $(VENV) data .pytest_cache
