@@ -223,10 +223,17 @@ class CertificateView(View):
             return [json.loads(r[0]) for r in c.fetchall()]
 
 
+_CURSOR_PREFIX = "after:"
+
+
 def encode_cursor(number: str) -> str:
-    return base64.urlsafe_b64encode(number.encode()).decode().rstrip("=")
+    """An opaque page cursor: the last certificate number of the page."""
+    return base64.urlsafe_b64encode((_CURSOR_PREFIX + number).encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str) -> str:
     padded = cursor + "=" * (-len(cursor) % 4)
-    return base64.urlsafe_b64decode(padded.encode()).decode()
+    text = base64.b64decode(padded.encode(), altchars=b"-_", validate=True).decode()
+    if not text.startswith(_CURSOR_PREFIX):
+        raise ValueError("not a directory cursor")
+    return text[len(_CURSOR_PREFIX):]

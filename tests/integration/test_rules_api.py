@@ -1,0 +1,204 @@
+"""Rules R1-R10 through the HTTP API: the refused case answers 409 with the problem type of API.md
+and records nothing; the allowed case goes through."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from tests.support import TODAY, File
+
+
+def _slug(response) -> str:
+    return response.json()["type"].rsplit("/", 1)[-1]
+
+
+def test_r1_evaluator_never_decides_any_outcome(api):
+    file = File(api).granted()
+    # an auditor who joined the file's evaluation later is excluded from every later decision on it
+    refused = file.decide("suspend", by=("Luc Lead", "decision_maker"))
+    assert refused.status_code == 409 and _slug(refused) == "separation-of-duties"
+    assert file.decide("suspend").status_code == 201
+
+
+def test_r2_consultant_neither_reviews_nor_decides(api):
+    file = File(api)
+    file.create_scheme()
+    file.submit(consultant="Olivia Officer")
+    refused = api.post(f"/v1/applications/{file.application_id}/review",
+                       {"outcome": "accepted", "reason": "ok"}, *File.OFFICER)
+    assert refused.status_code == 409 and _slug(refused) == "conflict-of-interest"
+    allowed = api.post(f"/v1/applications/{file.application_id}/review",
+                       {"outcome": "accepted", "reason": "ok"}, "Otto Other", "applications_officer")
+    assert allowed.status_code == 200
+
+
+def test_r2_decider_who_advised_the_client_is_refused(api):
+    file = File(api)
+    file.create_scheme()
+    file.submit(consultant="Dirk Decider")
+    file.accept()
+    file.plan()
+    file.ok(file.team("Luc Lead", "lead_auditor"))
+    file.ok(file.report())
+    refused = file.decide("grant")
+    assert refused.status_code == 409 and _slug(refused) == "conflict-of-interest"
+    assert file.decide("grant", by=("Dora Other", "decision_maker")).status_code == 201
+
+
+def test_r2_consultancy_older_than_two_years_does_not_disqualify(api):
+    file = File(api)
+    file.create_scheme()
+    old = {"person": "Carla Consult", "organisation": "Q", "until": (TODAY - timedelta(days=3 * 365)).isoformat()}
+    file.submit(consultancy=[old])
+    file.accept()
+    file.plan()
+    assert file.team("Carla Consult", "lead_auditor").status_code == 200
+
+
+def test_r2_auditor_without_independence_declaration_is_refused(api):
+    file = File(api)
+    file.create_scheme()
+    file.submit()
+    file.accept()
+    file.plan()
+    refused = file.team("Ivo Interested", "auditor", independent=False)
+    assert refused.status_code == 409 and _slug(refused) == "conflict-of-interest"
+
+
+def test_r3_effective_date_not_before_decision_date(api):
+    file = File(api).evaluated()
+    refused = file.decide("grant", effective_from=(TODAY - timedelta(days=1)).isoformat())
+    assert refused.status_code == 409 and _slug(refused) == "effective-date"
+    assert file.decide("grant", effective_from=TODAY.isoformat()).status_code == 201
+
+
+def test_r4_no_restore_while_a_major_is_open(api):
+    file = File(api).granted()
+    file.ok(file.decide("suspend"), 201)
+    file.plan(certificate_number=file.certificate)
+    file.ok(file.team("Ann Auditor", "lead_auditor"))
+    major = file.ok(file.finding("major", by=File.AUDITOR), 201)["finding_id"]
+    file.ok(file.report(by=File.AUDITOR, conclusion="nonconforming"))
+    refused = file.decide("restore")
+    assert refused.status_code == 409 and _slug(refused) == "open-major-nonconformity"
+    file.ok(file.close(major, by=File.AUDITOR))
+    assert file.decide("restore").status_code == 201
+    assert api.get(f"/public/v1/certificates/{file.certificate}").json()["status"] == "active"
+
+
+def test_r5_withdrawn_certificate_is_never_restored(api):
+    file = File(api).granted()
+    file.ok(file.decide("withdraw"), 201)
+    refused = file.decide("restore")
+    assert refused.status_code == 409 and _slug(refused) == "invalid-transition"
+    refused = file.decide("suspend")
+    assert refused.status_code == 409 and _slug(refused) == "invalid-transition"
+    assert api.get(f"/public/v1/certificates/{file.certificate}").json()["status"] == "withdrawn"
+
+
+def test_r5_an_application_is_granted_once(api):
+    file = File(api).granted()
+    again = file.decide("grant")
+    assert again.status_code == 409 and _slug(again) == "invalid-transition"
+    items = api.get("/v1/certificates", *File.ADMIN, application_id=file.application_id).json()["items"]
+    assert len(items) == 1
+
+
+def test_r5_scope_change_supersedes_the_revision(api):
+    file = File(api).granted()
+    file.ok(file.decide("extend_scope", scope="Kerbs and gutters"), 201)
+    cert = api.get(f"/v1/certificates/{file.certificate}", *File.ADMIN).json()
+    assert cert["revision"] == 2 and cert["scope"] == "Kerbs and gutters" and cert["status"] == "active"
+    assert [r["status"] for r in cert["revisions"]] == ["superseded", "active"]
+    assert file.decide("extend_scope").status_code == 422  # a scope change states the new scope
+
+
+def test_r6_overdue_suspension_is_flagged_for_withdrawal(api, hallmark):
+    file = File(api).granted()
+    file.ok(file.decide("suspend"), 201)
+    assert hallmark.sweep() == []  # within the maximum: nothing to flag
+    hallmark.clock.fixed_today = TODAY + timedelta(days=6 * 31 + 1)
+    try:
+        assert hallmark.sweep() == [file.certificate]
+        assert hallmark.sweep() == []  # flagged once
+    finally:
+        hallmark.clock.fixed_today = None
+    hallmark.settle()
+    cert = api.get(f"/v1/certificates/{file.certificate}", *File.ADMIN).json()
+    assert cert["withdrawal_proposed"] is True and cert["status"] == "suspended"
+
+
+def test_r7_numbers_and_quick_codes_are_unique(api):
+    numbers, codes = set(), set()
+    for _ in range(3):
+        file = File(api).granted()
+        cert = api.get(f"/v1/certificates/{file.certificate}", *File.ADMIN).json()
+        numbers.add(cert["number"])
+        codes.add(cert["quick_code"])
+        by_code = api.get(f"/public/v1/certificates/{cert['quick_code']}").json()
+        assert by_code["number"] == cert["number"]
+    assert len(numbers) == 3 and len(codes) == 3
+
+
+def test_r8_appeal_committee_excludes_those_involved(api):
+    file = File(api).granted()
+    suspended = file.ok(file.decide("suspend"), 201)
+    appeal = file.ok(api.post("/v1/appeals", {"decision_id": suspended["id"], "appellant": "Betonwerk Noord NV",
+                                              "grounds": "Products conform"}, *File.ADMIN), 201)
+    path = f"/v1/appeals/{appeal['id']}/decide"
+    for involved in ("Dirk Decider", "Luc Lead"):
+        refused = api.post(path, {"committee": ["Paula Public", involved], "outcome": "dismissed", "rationale": "r"},
+                           *File.ADMIN)
+        assert refused.status_code == 409 and _slug(refused) == "separation-of-duties"
+    decided = api.post(path, {"committee": ["Paula Public", "Piet Public", "Uma User", "Ugo User"],
+                              "outcome": "dismissed", "rationale": "Suspension well founded"}, *File.ADMIN)
+    assert decided.status_code == 200 and decided.json()["status"] == "decided"
+
+
+def test_r9_public_directory_shows_no_personal_data(api):
+    file = File(api).granted()
+    public = api.get(f"/public/v1/certificates/{file.certificate}").json()
+    text = json.dumps(public)
+    for person in ("Luc Lead", "Dirk Decider", "Carla Consult", "Olivia Officer", "Betonwerk Noord\""):
+        assert person not in text
+    assert file.application_id not in text
+    assert public["holder"] == {"name": "Betonwerk Noord NV", "registration_number": "BE0123456789"}
+    listing = api.get("/public/v1/certificates", q="kerb").json()
+    assert file.certificate in [c["number"] for c in listing["items"]]
+    assert "Dirk Decider" not in json.dumps(listing)
+
+
+def test_r10_every_event_names_actor_time_and_reason(api, hallmark):
+    File(api).granted()
+    for service in hallmark.services:
+        for notification in service.recorder.select_notifications(start=None, limit=1000):
+            message = service.message(notification)
+            if message is None:
+                continue
+            assert message.actor, message.type
+            assert message.reason, message.type
+            assert message.time.tzinfo is not None
+
+
+def test_public_validity_on_a_date(api):
+    file = File(api).granted()
+    file.ok(file.decide("suspend", effective_from=(TODAY + timedelta(days=10)).isoformat()), 201)
+    public = api.get(f"/public/v1/certificates/{file.certificate}", on=(TODAY + timedelta(days=5)).isoformat()).json()
+    assert public["valid_on"]["valid"] is True
+    later = api.get(f"/public/v1/certificates/{file.certificate}", on=(TODAY + timedelta(days=20)).isoformat()).json()
+    assert later["valid_on"] == {**later["valid_on"], "valid": False, "status": "suspended"}
+    before = api.get(f"/public/v1/certificates/{file.certificate}", on=(TODAY - timedelta(days=1)).isoformat()).json()
+    assert before["valid_on"]["valid"] is False
+
+
+def test_public_search_pages_with_a_cursor(api):
+    file = File(api)
+    file.create_scheme()
+    numbers = [File(api).granted().certificate for _ in range(3)]
+    first = api.get("/public/v1/certificates", limit=2).json()
+    assert len(first["items"]) == 2 and first["next_cursor"]
+    second = api.get("/public/v1/certificates", limit=2, cursor=first["next_cursor"]).json()
+    seen = [c["number"] for c in first["items"] + second["items"]]
+    assert sorted(seen) == sorted(numbers) and second["next_cursor"] is None
+    assert api.get("/public/v1/certificates", cursor="%%%").status_code == 422
