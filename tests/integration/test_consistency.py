@@ -1,0 +1,215 @@
+"""Exactly-once, idempotency, concurrency, restart, rebuild and tamper evidence."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections import Counter
+
+import pytest
+
+from services.bootstrap import bootstrap
+from services.rebuild import rebuild
+from tests.support import File, application_body, scheme_body
+
+
+def _events(hallmark, service) -> list:
+    app = getattr(hallmark, service)
+    return [m for m in (app.message(n) for n in app.recorder.select_notifications(start=None, limit=10_000)) if m]
+
+
+def _trail_content(hallmark) -> list:
+    return sorted(({k: v for k, v in e.items() if k != "seq"} for e in hallmark.trail.all_entries()),
+                  key=lambda e: (e["service"], e["position"]))
+
+
+# -- idempotency ----------------------------------------------------------------------------------
+
+def test_idempotency_key_replays_the_first_answer_and_changes_nothing(api, hallmark):
+    body = scheme_body()
+    first = api.post("/v1/schemes", body, "Ada", "admin", key="k-1")
+    again = api.post("/v1/schemes", body, "Ada", "admin", key="k-1")
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()
+    assert [m.type for m in _events(hallmark, "registry")] == ["Scheme.Registered"]
+
+
+def test_idempotency_key_reused_for_another_request_is_refused(api, hallmark):
+    api.post("/v1/schemes", scheme_body(), "Ada", "admin", key="k-2")
+    reused = api.post("/v1/schemes", scheme_body(), "Ada", "admin", key="k-2")
+    assert reused.status_code == 422 and reused.json()["type"].endswith("idempotency-key-reused")
+    assert len(_events(hallmark, "registry")) == 1
+
+
+def test_idempotent_finding_is_recorded_once(api, hallmark):
+    file = File(api)
+    file.create_scheme()
+    file.submit()
+    file.accept()
+    file.plan()
+    file.ok(file.team("Luc Lead", "lead_auditor"))
+    body = {"severity": "major", "requirement": "§7", "description": "no ITT"}
+    ids = {api.post(f"/v1/audits/{file.audit_id}/findings", body, *File.LEAD, key="f-1").json()["finding_id"]
+           for _ in range(3)}
+    assert len(ids) == 1
+    assert [m.type for m in _events(hallmark, "audits")].count("Audit.FindingRecorded") == 1
+
+
+# -- concurrency -----------------------------------------------------------------------------------
+
+def _race(n: int, command) -> Counter:
+    barrier = threading.Barrier(n)
+    results: list = []
+
+    def run() -> None:
+        barrier.wait()
+        results.append(command())
+
+    threads = [threading.Thread(target=run) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return Counter(results)
+
+
+def test_concurrent_conflicting_decisions_exactly_one_wins(api, hallmark):
+    file = File(api).evaluated()
+    from services.decisions.application import Decisions  # noqa: F401  (the service under test)
+    from shared.errors import DomainError
+    import datetime as dt
+
+    request = {"subject": {"application_id": file.application_id}, "outcome": "grant", "basis": [file.audit_id],
+               "rationale": "r", "effective_from": dt.date.today()}
+
+    def grant() -> str:
+        try:
+            return str(hallmark.decisions.decide(request, "Dirk Decider").status)
+        except DomainError as error:
+            return error.slug
+
+    results = _race(12, grant)
+    assert results["201"] == 1, results
+    assert set(results) == {"201", "invalid-transition"}, results
+    hallmark.settle()
+    assert [m.data["outcome"] for m in _events(hallmark, "decisions") if m.type == "Decision.Recorded"] == ["grant"]
+    items = hallmark.certificates.search(application_id=file.application_id)
+    assert len(items) == 1 and items[0]["status"] == "active"
+
+
+def test_concurrent_reviews_exactly_one_wins(api, hallmark):
+    file = File(api)
+    file.create_scheme()
+    file.submit()
+    from shared.errors import DomainError
+
+    def review(outcome: str) -> str:
+        try:
+            return str(hallmark.applications.review(file.application_id, outcome, "r", "Olivia Officer").status)
+        except DomainError as error:
+            return error.slug
+
+    results = _race(12, lambda: review("accepted"))
+    assert results == Counter({"200": 1, "invalid-transition": 11}), results
+    assert [m.type for m in _events(hallmark, "applications")].count("Application.Reviewed") == 1
+
+
+# -- exactly once across redelivery and restart ----------------------------------------------------
+
+def test_redelivered_messages_are_applied_once(api, hallmark):
+    File(api).granted()
+    decisions = _events(hallmark, "decisions")
+    registry_consumer = next(c for c in hallmark.consumers if c.name == "registry<-decisions")
+    trail_consumer = next(c for c in hallmark.consumers if c.name == "trail<-all")
+    before_registry = len(_events(hallmark, "registry"))
+    before_trail = len(hallmark.trail.all_entries())
+    for message in decisions:  # at-least-once transport delivering everything again
+        registry_consumer.target.apply(message)
+        trail_consumer.target.apply(message)
+    assert len(_events(hallmark, "registry")) == before_registry
+    assert len(hallmark.trail.all_entries()) == before_trail
+
+
+def test_restart_mid_flow_applies_every_pending_effect_exactly_once(settings):
+    first = bootstrap(settings)
+    try:
+        registry = first.registry
+        outcome = registry.register_scheme({**scheme_body(), "documents": scheme_body()["documents"]}, "Ada")
+        code = outcome.body["code"]
+        first.settle()
+        form = application_body(code)
+        application_id = first.applications.submit(form, "Bea").body["id"]
+        first.settle()
+        first.applications.review(application_id, "accepted", "ok", "Olivia Officer")
+        first.settle()
+        audit_id = first.audits.plan({"application_id": application_id, "kind": "initial",
+                                      "planned_start": __import__("datetime").date.today()}, "Luc").body["id"]
+        first.audits.assign(audit_id, "Luc", "lead_auditor", {"independent": True, "interests": []}, "Olivia")
+        first.audits.report(audit_id, {"conclusion": "conforming", "recommendation": "grant", "summary": "s"}, "Luc")
+        first.settle()
+        first.decisions.decide({"subject": {"application_id": application_id}, "outcome": "grant",
+                                "basis": [audit_id], "rationale": "ok",
+                                "effective_from": __import__("datetime").date.today()}, "Dirk")
+        # The process stops after the registry applied the grant but before anyone else caught up.
+        next(c for c in first.consumers if c.name == "registry<-decisions").poll()
+    finally:
+        first.close()
+
+    second = bootstrap(settings)
+    try:
+        second.settle()
+        second.settle()
+        certificates = second.certificates.search(application_id=application_id)
+        assert len(certificates) == 1 and certificates[0]["status"] == "active"
+        assert [m.type for m in _events(second, "registry")].count("Certificate.Issued") == 1
+        trail = second.trail.all_entries()
+        assert len(trail) == len({e["event_id"] for e in trail})
+        assert len(trail) == sum(len(_events(second, s)) for s in ("applications", "audits", "decisions", "registry"))
+        assert second.verify_trail()["ok"]
+    finally:
+        second.close()
+
+
+# -- rebuild and tamper evidence ------------------------------------------------------------------
+
+def test_rebuild_equals_the_live_projections(api, hallmark):
+    file = File(api).granted()
+    file.ok(file.decide("suspend"), 201)
+    File(api).granted()
+    live_certificates = hallmark.certificates.snapshot()
+    live_trail = _trail_content(hallmark)
+    live_heads = hallmark.trail.heads()
+    import io
+
+    out = io.StringIO()
+    counts = rebuild(hallmark, "all", out=out)
+    assert counts["trail"] == len(live_trail)
+    assert "trail" in out.getvalue() and "certificates" in out.getvalue()
+    assert hallmark.certificates.snapshot() == live_certificates
+    assert _trail_content(hallmark) == live_trail
+    assert hallmark.trail.heads() == live_heads
+
+
+def test_verify_detects_an_altered_trail_entry(api, hallmark):
+    File(api).granted()
+    assert hallmark.verify_trail()["ok"]
+    with hallmark.views.transaction() as c:
+        c.execute("UPDATE trail_entries SET data = ? WHERE type = ?", ('{"actor":"Someone Else"}', "Decision.Recorded"))
+        c.execute("UPDATE trail_entries SET hash = ? WHERE type = ?", ("f" * 64, "Decision.Recorded"))
+    report = hallmark.verify_trail()
+    assert not report["ok"] and not report["services"]["decisions"]["ok"]
+    assert report["services"]["applications"]["ok"]
+
+
+@pytest.mark.parametrize("settings", ["sqlite"], indirect=True)
+def test_verify_detects_an_event_altered_in_a_store(api, hallmark, settings):
+    File(api).granted()
+    conn = sqlite3.connect(settings.data_dir / "decisions.db")
+    rows = conn.execute("SELECT rowid, state FROM stored_events WHERE topic LIKE '%Decision.Recorded'").fetchall()
+    rowid, state = rows[0]
+    conn.execute("UPDATE stored_events SET state = ? WHERE rowid = ?",
+                 (state.replace(b"Dirk Decider", b"Dora Decider"), rowid))
+    conn.commit()
+    conn.close()
+    report = hallmark.verify_trail()
+    assert not report["services"]["decisions"]["ok"]
