@@ -119,5 +119,6 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None) -> H
     )
     for app in hallmark.services:
         app.on_recorded(pump.wake)
+        app.synchronise = lambda app=app: pump.catch_up(app)
     pump.every(settings.sweep_seconds, hallmark.sweep)
     return hallmark

@@ -75,6 +75,10 @@ class ServiceApplication(Application):
         super().__init__(env)
         self.clock = clock or Clock()
         self._on_recorded: list[Callable[[], None]] = []
+        # Installed by the composition root: brings this service's knowledge of other services up to
+        # date before a command is judged, so a client that just changed something upstream is never
+        # refused on stale knowledge (read-your-writes across services).
+        self.synchronise: Callable[[], None] = lambda: None
         self._published_names = {cls.__qualname__ for cls in self.published}
 
     # -- infrastructure -----------------------------------------------------------------------
@@ -127,6 +131,7 @@ class ServiceApplication(Application):
     # -- commands -----------------------------------------------------------------------------
 
     def execute(self, command: Callable[[], Outcome], idempotency: IdempotencyKey | None = None) -> Outcome:
+        self.synchronise()
         for _ in range(ATTEMPTS):
             if idempotency is not None:
                 prior = self._prior_answer(idempotency)

@@ -141,7 +141,7 @@ class Pump:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     def every(self, seconds: float, job: Callable[[], None]) -> None:
         self.ticks.append((seconds, job))
@@ -158,6 +158,21 @@ class Pump:
             if not applied:
                 return total
         return total
+
+    def catch_up(self, target_app: object) -> None:
+        """Apply, now, everything pending for the consumers that feed ``target_app``."""
+        with self._lock:
+            for consumer in self.consumers:
+                if getattr(consumer.target, "app", None) is not target_app:
+                    continue
+                try:
+                    for _ in range(100):
+                        if not consumer.poll():
+                            break
+                except Exception as error:  # the command goes on with what the service knows
+                    consumer.health.last_error = f"{type(error).__name__}: {error}"
+                    consumer.reset()
+                    log.exception("consumer %s failed while catching up", consumer.name)
 
     def _round(self) -> int:
         applied = 0
