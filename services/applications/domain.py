@@ -9,7 +9,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from shared.domain import advisers_within_cooling_off, natural_id, same_person
-from shared.errors import ConflictOfInterest, InvalidTransition, NotPermitted
+from shared.errors import ConflictOfInterest, InvalidCommand, InvalidTransition, NotPermitted
 
 REVIEW_OUTCOMES = ("accepted", "rejected")
 
@@ -53,6 +53,8 @@ class Application(Aggregate):
                 )
 
     def review_application(self, *, outcome: str, reason: str, actor: str, today: date) -> None:
+        if outcome not in REVIEW_OUTCOMES:
+            raise InvalidCommand(f"A review is {' or '.join(REVIEW_OUTCOMES)}, not {outcome!r}")
         if self.status != "submitted":
             raise InvalidTransition(f"Application {self.id} is {self.status}; only a submitted one is reviewed")
         self.check_reviewer(actor, today)

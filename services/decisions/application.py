@@ -125,7 +125,8 @@ class Decisions(ServiceApplication):
                 actor=actor,
                 reason=request["rationale"],
             )
-            file.take(decision_id=str(decision.id), outcome=outcome, certificate_number=number)
+            file.take(decision_id=str(decision.id), outcome=outcome, certificate_number=number, actor=actor,
+                      reason=request["rationale"])
             return Outcome(201, decision_view(decision), [decision, file])
 
         return self.execute(command, idempotency)

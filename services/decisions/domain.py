@@ -8,7 +8,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from shared.certificate_states import OUTCOME_STATUS, check_outcome
+from shared.certificate_states import OUTCOME_STATUS, REVISIONS, check_outcome
 from shared.domain import advisers_within_cooling_off, natural_id, same_person
 from shared.errors import (
     ConflictOfInterest,
@@ -136,7 +136,8 @@ class CertificationFile(Aggregate):
             if self.pending_grant or self.certificates or any(d["outcome"] in ON_APPLICATION for d in self.decided):
                 raise InvalidTransition(f"Application {self.application_id} has already been decided")
         else:
-            assert certificate_number is not None
+            if not certificate_number:
+                raise InvalidCommand(f"A {outcome} decision has a certificate as subject ('certificate_number')")
             current = self.certificates.get(certificate_number)
             if current is None:
                 raise NotYetKnown(f"Certificate {certificate_number} is not known to decisions yet; retry shortly")
@@ -157,16 +158,19 @@ class CertificationFile(Aggregate):
                 open_findings=sorted(self.open_majors),
             )
 
-    def take(self, *, decision_id: str, outcome: str, certificate_number: str | None) -> None:
-        self._taken(decision_id=decision_id, outcome=outcome, certificate_number=certificate_number)
+    def take(self, *, decision_id: str, outcome: str, certificate_number: str | None, actor: str, reason: str) -> None:
+        self._taken(decision_id=decision_id, outcome=outcome, certificate_number=certificate_number,
+                    actor=actor, reason=reason)
 
     @event("DecisionTaken")
-    def _taken(self, decision_id: str, outcome: str, certificate_number: str | None) -> None:
+    def _taken(self, decision_id: str, outcome: str, certificate_number: str | None, actor: str, reason: str) -> None:
         self.decided.append({"decision_id": decision_id, "outcome": outcome, "certificate_number": certificate_number})
         if outcome == "grant":
             self.pending_grant = True
         if certificate_number and outcome in OUTCOME_STATUS:
             self.certificates[certificate_number] = OUTCOME_STATUS[outcome]
+        elif certificate_number and outcome in REVISIONS:
+            self.certificates[certificate_number] = "active"  # a new revision is active (registry's Certificate.revise)
 
 
 class CertificateLink(Aggregate):
@@ -252,6 +256,8 @@ class Appeal(Aggregate):
     ) -> None:
         if self.status != "lodged":
             raise InvalidTransition(f"Appeal {self.id} is already {self.status}")
+        if not committee:
+            raise InvalidCommand("An appeal is decided by a committee of at least one member")
         for member in committee:
             if any(same_person(member, person) for person in self.involved):
                 raise SeparationOfDuties(

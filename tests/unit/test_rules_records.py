@@ -1,0 +1,130 @@
+"""R10: every change is an immutable event with actor, time and reason.
+
+The helpers in factories check R10 on every event the other unit tests record; this module walks one
+whole file through every command of every public aggregate and checks that each kind of event was seen.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+
+import pytest
+
+from services.applications.domain import Application
+from services.audits.domain import Audit
+from services.decisions.domain import Appeal, CertificationFile, Decision
+from services.registry.domain import Certificate, Scheme
+
+from tests.unit.factories import (
+    AUDITOR,
+    DECIDER,
+    LEAD,
+    OFFICER,
+    REGISTRAR,
+    TODAY,
+    assert_attributed,
+    consultancy,
+    independent,
+    make_appeal,
+    make_application,
+    make_audit,
+    make_certificate,
+    make_decision,
+    make_file,
+    make_scheme,
+)
+
+
+def event_names(cls: type) -> set[str]:
+    """The names of the events a declarative aggregate class defines."""
+    return {
+        name for name, value in vars(cls).items()
+        if isinstance(value, type) and issubclass(value, cls.Event) and value is not cls.Event
+        and value is not getattr(cls, "Created", None)
+    }
+
+
+def whole_file() -> dict[type, list]:
+    events: dict[type, list] = {}
+
+    application = make_application()
+    application.review_application(outcome="accepted", reason="complete", actor=OFFICER, today=TODAY)
+    application.withdraw(reason="plant closing", actor="Mieke Manufacturer", on_behalf_of_applicant=True)
+    events[Application] = application.collect_events()
+
+    audit = make_audit()
+    audit.assign(person=LEAD, role="lead_auditor", declaration=independent(), consultancy=consultancy(), today=TODAY,
+                 actor=OFFICER)
+    audit.assign(person=AUDITOR, role="auditor", declaration=independent(), consultancy=consultancy(), today=TODAY,
+                 actor=OFFICER)
+    audit.record_finding(finding_id="F-1", severity="major", requirement="PTV §5", description="x",
+                         corrective_action_due=None, actor=AUDITOR)
+    audit.close_finding(finding_id="F-1", evidence="fixed", today=TODAY, actor=AUDITOR)
+    audit.issue_report(report_id="RPT-1", conclusion="conforming", recommendation="grant", summary="ok",
+                       today=TODAY, actor=LEAD)
+    events[Audit] = audit.collect_events()
+
+    events[Decision] = make_decision().collect_events()
+
+    appeal = make_appeal()
+    appeal.decide(committee=["Paula Public", "Ursula User"], outcome="dismissed", rationale="decision stands",
+                  advisers=[], actor=OFFICER)
+    events[Appeal] = appeal.collect_events()
+
+    scheme = make_scheme()
+    scheme.publish_document(kind="TRA", ref="TRA 21", version="4.0", effective_from=date(2026, 9, 1),
+                            transition_deadline=None, actor=REGISTRAR, reason="new TRA")
+    events[Scheme] = scheme.collect_events()
+
+    certificate = make_certificate()
+    certificate.maintain(decision_id="d-m", effective_from=TODAY, actor=DECIDER, reason="surveillance ok")
+    certificate.revise(decision_id="d-r", effective_from=TODAY, scope=None, valid_until=None, actor=DECIDER,
+                       reason="renew")
+    certificate.change_status(status="suspended", decision_id="d-s", effective_from=TODAY, actor=DECIDER,
+                              reason="suspend")
+    certificate.flag_suspension_overdue(today=date(2027, 1, 1), max_suspension_months=6, actor="hallmark:registry")
+    certificate.decision_not_applied(number=certificate.number, decision_id="d-x", problem="invalid-transition",
+                                     actor="hallmark:registry", reason="cannot restore")
+    certificate.expire(today=date(2028, 1, 1), actor="hallmark:registry")
+    events[Certificate] = certificate.collect_events()
+    return events
+
+
+@pytest.mark.parametrize("aggregate_cls", [Application, Audit, Decision, Appeal, Scheme, Certificate],
+                         ids=lambda c: c.__name__)
+def test_r10_every_event_has_actor_time_and_reason(aggregate_cls):
+    recorded = whole_file()[aggregate_cls]
+    assert {type(e).__name__ for e in recorded} == event_names(aggregate_cls), "the walk misses an event kind"
+    assert_attributed(aggregate_cls, recorded)
+
+
+def test_r10_the_check_detects_a_missing_actor():
+    file = make_file()
+    file.note_audit(audit_id="other")
+    file.take(decision_id="d", outcome="grant", certificate_number=None, actor=DECIDER, reason="grant")
+    with pytest.raises(AssertionError):
+        assert_attributed(Application, file.collect_events())
+
+
+def test_r10_events_are_immutable():
+    event = make_decision().collect_events()[0]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        event.actor = "someone else"  # type: ignore[misc]
+    assert event.actor == DECIDER
+
+
+def test_r10_the_file_records_who_took_a_decision_and_why():
+    file = make_file()
+    decision = make_decision()
+    file.take(decision_id=str(decision.id), outcome="grant", certificate_number=None, actor=DECIDER, reason="grant")
+    (event,) = file.collect_events()
+    assert type(event).__name__ == "DecisionTaken"
+    assert getattr(event, "actor", None) == DECIDER
+    assert getattr(event, "reason", None)
+
+
+def test_r10_certification_file_knowledge_events_are_exempt():
+    file = CertificationFile(application_id="x")
+    file.note_application(application={"consultancy": []})
+    assert_attributed(CertificationFile, file.collect_events())  # Opened, ApplicationNoted: learnt, no actor
