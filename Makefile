@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test test-unit test-integration test-e2e postgres demo token rebuild verify clean
+.PHONY: help venv run test test-unit test-integration test-e2e check-deploy postgres demo token rebuild verify clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -28,6 +28,7 @@ postgres: ## start the machine's PostgreSQL 15 (installing it if missing) for Ha
 
 test: venv postgres ## set everything up and run the whole suite (SQLite and PostgreSQL)
 	HALLMARK_TEST_POSTGRES=1 $(BIN)/pytest -q -p no:cacheprovider
+	deploy/check.sh
 
 test-unit: venv ## domain unit tests only (no I/O)
 	$(BIN)/pytest -q tests/unit
@@ -37,6 +38,9 @@ test-integration: venv postgres ## API and integration tests on SQLite and Postg
 
 test-e2e: venv ## the end-to-end lifecycle and restart tests against a real server process
 	$(BIN)/pytest -q tests/e2e
+
+check-deploy: ## validate the Dockerfile, compose file and Kubernetes manifests offline
+	deploy/check.sh
 
 demo: venv ## drive one full lifecycle against a running instance (make run first)
 	$(BIN)/hallmark demo
@@ -51,4 +55,4 @@ verify: venv ## recompute the audit trail's hash chains from the event stores
 	$(BIN)/hallmark verify
 
 clean: ## remove the virtualenv and local data
-	rm -rf $(VENV) data .pytest_cache
+	rm -rf $(VENV) .venv-deploy-check data .pytest_cache

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 
+from shared import logs
 from shared.http.auth import ROLES, issue_token
 
 from services.settings import ConfigurationError, Settings
@@ -82,8 +82,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=os.environ.get("HALLMARK_LOG_LEVEL", "WARNING"),
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure(os.environ.get("HALLMARK_LOG_LEVEL", "WARNING"))
     parser = argparse.ArgumentParser(prog="hallmark", description="Hallmark certification system")
     sub = parser.add_subparsers(dest="command", required=True)
 
