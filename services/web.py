@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
 from fastapi import FastAPI, Request
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from shared.errors import DomainError
@@ -65,12 +66,24 @@ def create_app(hallmark: Hallmark, *, run_pump: bool = True) -> FastAPI:
         )
         return response
 
-    app.include_router(registry_router(hallmark.registry))
-    app.include_router(applications_router(hallmark.applications))
-    app.include_router(audits_router(hallmark.audits))
-    app.include_router(decisions_router(hallmark.decisions))
-    app.include_router(certificates_router(hallmark.certificates))
-    app.include_router(trail_router(hallmark.trail, hallmark.verify_trail))
+    # Grouped as the services are deployed apart (API.md ports 8001-8005): one OpenAPI each.
+    services = {
+        "applications": [applications_router(hallmark.applications)],
+        "audits": [audits_router(hallmark.audits)],
+        "decisions": [decisions_router(hallmark.decisions)],
+        "registry": [registry_router(hallmark.registry), certificates_router(hallmark.certificates)],
+        "projections": [trail_router(hallmark.trail, hallmark.verify_trail)],
+    }
+    for routers in services.values():
+        for router in routers:
+            app.include_router(router)
+
+    @app.get("/openapi/{service}.json", include_in_schema=False)
+    def service_openapi(service: str) -> JSONResponse:
+        if service not in services:
+            return problems.problem(404, "not-found", f"No service {service}; services are {', '.join(services)}")
+        routes = [route for router in services[service] for route in router.routes]
+        return JSONResponse(get_openapi(title=f"Hallmark {service}", version="1", routes=routes))
 
     catalogue = _problem_catalogue()
 

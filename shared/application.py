@@ -114,6 +114,17 @@ class ServiceApplication(Application):
         except AggregateNotFoundError:
             raise NotFound(f"{what} {label or aggregate_id} does not exist") from None
 
+    def load_as(self, kind: type[Aggregate], raw_id: str) -> Any:
+        """The aggregate of type ``kind`` with this id, or NotFound naming it (bad ids included)."""
+        try:
+            aggregate_id = UUID(str(raw_id))
+        except ValueError:
+            raise NotFound(f"{kind.__name__} {raw_id} does not exist") from None
+        aggregate = self.load(aggregate_id, kind.__name__, str(raw_id))
+        if not isinstance(aggregate, kind):
+            raise NotFound(f"{kind.__name__} {raw_id} does not exist")
+        return aggregate
+
     def find(self, aggregate_id: UUID) -> Any | None:
         try:
             return self.repository.get(aggregate_id)

@@ -205,7 +205,7 @@ class Pump:
         return self._thread is not None and self._thread.is_alive()
 
     def _run(self) -> None:
-        last_tick = {i: time.monotonic() for i in range(len(self.ticks))}
+        last_tick = {i: float("-inf") for i in range(len(self.ticks))}  # periodic jobs also run at start
         while not self._stop.is_set():
             self._wake.clear()
             busy = self._round()

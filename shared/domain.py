@@ -6,6 +6,8 @@ from datetime import date
 from typing import Any, Iterable
 from uuid import NAMESPACE_URL, UUID, uuid5
 
+from eventsourcing.domain import Aggregate, event
+
 
 HALLMARK_NAMESPACE = uuid5(NAMESPACE_URL, "urn:hallmark")
 
@@ -56,3 +58,26 @@ def advisers_within_cooling_off(consultancy: Iterable[dict[str, Any]], today: da
         if until is None or date.fromisoformat(str(until)) >= horizon:
             people.append(entry["person"])
     return people
+
+
+def current_documents(documents: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The latest version in effect of each scheme document (TRA, PTV, ...)."""
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    for document in sorted(documents, key=lambda d: d["effective_from"]):
+        latest[(document["kind"], document["ref"])] = document
+    return list(latest.values())
+
+
+class FileLink(Aggregate):
+    """Which certification file (application) a certificate or an audit belongs to, as learnt from
+    another service's events. Internal to the service that keeps it."""
+
+    @staticmethod
+    def create_id(kind: str, key: str, **_: Any) -> UUID:
+        return natural_id(f"{kind}-link", key)
+
+    @event("Learnt")
+    def __init__(self, *, kind: str, key: str, application_id: str) -> None:
+        self.kind = kind
+        self.key = key
+        self.application_id = application_id

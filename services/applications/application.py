@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
 from shared.application import Outcome, ServiceApplication
-from shared.errors import NotFound, NotPermitted, NotYetKnown
+from shared.errors import NotPermitted, NotYetKnown
 from shared.idempotency import IdempotencyKey
 
 from services.applications.domain import Application, KnownScheme
@@ -53,15 +52,8 @@ class Applications(ServiceApplication):
 
         return self.execute(command, idempotency)
 
-    def application(self, application_id: UUID | str) -> Application:
-        try:
-            key = UUID(str(application_id))
-        except ValueError:
-            raise NotFound(f"Application {application_id} does not exist") from None
-        application = self.load(key, "Application", str(application_id))
-        if not isinstance(application, Application):
-            raise NotFound(f"Application {application_id} does not exist")
-        return application
+    def application(self, application_id: str) -> Application:
+        return self.load_as(Application, application_id)
 
     def read(self, application_id: str, actor: str, staff: bool) -> dict[str, Any]:
         application = self.application(application_id)

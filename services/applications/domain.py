@@ -8,7 +8,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from shared.domain import advisers_within_cooling_off, natural_id, same_person
+from shared.domain import advisers_within_cooling_off, current_documents, natural_id, same_person
 from shared.errors import ConflictOfInterest, InvalidCommand, InvalidTransition, NotPermitted
 
 REVIEW_OUTCOMES = ("accepted", "rejected")
@@ -94,7 +94,4 @@ class KnownScheme(Aggregate):
         self.documents.append(document)
 
     def current_documents(self) -> list[dict[str, Any]]:
-        latest: dict[tuple[str, str], dict[str, Any]] = {}
-        for d in sorted(self.documents, key=lambda d: d["effective_from"]):
-            latest[(d["kind"], d["ref"])] = d
-        return list(latest.values())
+        return current_documents(self.documents)

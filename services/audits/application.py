@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 from shared.application import Outcome, ServiceApplication
-from shared.errors import InvalidCommand, InvalidTransition, NotFound, NotYetKnown
+from shared.errors import InvalidCommand, InvalidTransition, NotYetKnown
 from shared.idempotency import IdempotencyKey
 
-from services.audits.domain import Audit, AuditedFile, CertificateLink
+from shared.domain import FileLink
+
+from services.audits.domain import Audit, AuditedFile
 
 
 def audit_view(audit: Audit) -> dict[str, Any]:
@@ -36,18 +38,11 @@ class Audits(ServiceApplication):
     published = (Audit,)
 
     def audit(self, audit_id: str) -> Audit:
-        try:
-            key = UUID(str(audit_id))
-        except ValueError:
-            raise NotFound(f"Audit {audit_id} does not exist") from None
-        audit = self.load(key, "Audit", str(audit_id))
-        if not isinstance(audit, Audit):
-            raise NotFound(f"Audit {audit_id} does not exist")
-        return audit
+        return self.load_as(Audit, audit_id)
 
     def _file(self, application_id: str | None, certificate_number: str | None) -> tuple[AuditedFile, str | None]:
         if certificate_number:
-            link = self.find(CertificateLink.create_id(certificate_number))
+            link = self.find(FileLink.create_id("certificate", certificate_number))
             if link is None:
                 raise NotYetKnown(
                     f"Certificate {certificate_number} is not known to audits yet; if it was just issued, "

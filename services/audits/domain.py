@@ -195,25 +195,7 @@ class AuditedFile(Aggregate):
         self.status = status
         self.consultancy = consultancy
         self.products = products
-        self.certificates: list[str] = []
 
     @event("StatusLearnt")
     def learn_status(self, status: str) -> None:
         self.status = status
-
-    @event("CertificateLearnt")
-    def learn_certificate(self, number: str) -> None:
-        self.certificates.append(number)
-
-
-class CertificateLink(Aggregate):
-    """Which file a certificate belongs to, learnt from the registry (internal)."""
-
-    @staticmethod
-    def create_id(number: str, **_: Any) -> UUID:
-        return natural_id("certificate-link", number)
-
-    @event("Learnt")
-    def __init__(self, *, number: str, application_id: str) -> None:
-        self.number = number
-        self.application_id = application_id

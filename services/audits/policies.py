@@ -8,7 +8,9 @@ from typing import Any, Iterable
 from shared.messages import Message
 
 from services.audits.application import Audits
-from services.audits.domain import AuditedFile, CertificateLink
+from shared.domain import FileLink
+
+from services.audits.domain import AuditedFile
 
 
 def on_applications(audits: Audits):
@@ -41,8 +43,8 @@ def on_registry(audits: Audits):
             return []
         number, application_id = message.data["number"], message.data["application_id"]
         changed: list[Any] = []
-        if audits.find(CertificateLink.create_id(number)) is None:
-            changed.append(CertificateLink(number=number, application_id=application_id))
+        if audits.find(FileLink.create_id("certificate", number)) is None:
+            changed.append(FileLink(kind="certificate", key=number, application_id=application_id))
         return changed
 
     return policy

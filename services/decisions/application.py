@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
 from shared.application import Outcome, ServiceApplication
-from shared.errors import InvalidCommand, NotFound, NotYetKnown
+from shared.domain import FileLink
+from shared.errors import InvalidCommand, NotYetKnown
 from shared.idempotency import IdempotencyKey
 
 from services.decisions.domain import (
     APPEALABLE,
     ON_APPLICATION,
     Appeal,
-    CertificateLink,
     CertificationFile,
     Decision,
 )
@@ -60,21 +59,11 @@ class Decisions(ServiceApplication):
     def file_or_new(self, application_id: str) -> CertificationFile:
         return self.file(application_id) or CertificationFile(application_id=application_id)
 
-    def _typed(self, kind: type, what: str, raw_id: str) -> Any:
-        try:
-            key = UUID(str(raw_id))
-        except ValueError:
-            raise NotFound(f"{what} {raw_id} does not exist") from None
-        found = self.load(key, what, str(raw_id))
-        if not isinstance(found, kind):
-            raise NotFound(f"{what} {raw_id} does not exist")
-        return found
-
     def decision(self, decision_id: str) -> Decision:
-        return self._typed(Decision, "Decision", decision_id)
+        return self.load_as(Decision, decision_id)
 
     def appeal(self, appeal_id: str) -> Appeal:
-        return self._typed(Appeal, "Appeal", appeal_id)
+        return self.load_as(Appeal, appeal_id)
 
     def decide(self, request: dict[str, Any], actor: str, idempotency: IdempotencyKey | None = None) -> Outcome:
         def command() -> Outcome:
@@ -88,7 +77,7 @@ class Decisions(ServiceApplication):
             else:
                 if not number:
                     raise InvalidCommand(f"A {outcome} decision has a certificate as subject ('certificate_number')")
-                link = self.find(CertificateLink.create_id(number))
+                link = self.find(FileLink.create_id("certificate", number))
                 if link is None:
                     raise NotYetKnown(f"Certificate {number} is not known to decisions yet; retry shortly")
                 application_id = link.application_id

@@ -173,32 +173,6 @@ class CertificationFile(Aggregate):
             self.certificates[certificate_number] = "active"  # a new revision is active (registry's Certificate.revise)
 
 
-class CertificateLink(Aggregate):
-    """Which file a certificate belongs to, learnt from the registry (internal)."""
-
-    @staticmethod
-    def create_id(number: str, **_: Any) -> UUID:
-        return natural_id("certificate-link", number)
-
-    @event("Learnt")
-    def __init__(self, *, number: str, application_id: str) -> None:
-        self.number = number
-        self.application_id = application_id
-
-
-class AuditLink(Aggregate):
-    """Which file an audit belongs to, learnt from audits (internal)."""
-
-    @staticmethod
-    def create_id(audit_id: str, **_: Any) -> UUID:
-        return natural_id("audit-link", audit_id)
-
-    @event("Learnt")
-    def __init__(self, *, audit_id: str, application_id: str) -> None:
-        self.audit_id = audit_id
-        self.application_id = application_id
-
-
 class Decision(Aggregate):
     """A certification decision: outcome, basis, rationale, decider, dates (7.6)."""
 

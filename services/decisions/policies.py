@@ -8,7 +8,7 @@ from typing import Any, Iterable
 from shared.messages import Message
 
 from services.decisions.application import Decisions
-from services.decisions.domain import AuditLink, CertificateLink
+from shared.domain import FileLink
 
 FILE_FIELDS = ("scheme", "applicant", "production_unit", "products", "scope", "consultancy")
 
@@ -39,10 +39,10 @@ def on_audits(decisions: Decisions):
             file = decisions.file_or_new(application_id)
             file.note_audit(audit_id=audit_id)
             changed: list[Any] = [file]
-            if decisions.find(AuditLink.create_id(audit_id)) is None:
-                changed.append(AuditLink(audit_id=audit_id, application_id=application_id))
+            if decisions.find(FileLink.create_id("audit", audit_id)) is None:
+                changed.append(FileLink(kind="audit", key=audit_id, application_id=application_id))
             return changed
-        link = decisions.find(AuditLink.create_id(audit_id))
+        link = decisions.find(FileLink.create_id("audit", audit_id))
         if link is None:
             return []
         file = decisions.file_or_new(link.application_id)
@@ -69,12 +69,12 @@ def on_registry(decisions: Decisions):
             file = decisions.file_or_new(data["application_id"])
             file.note_certificate(number=data["number"], status="active")
             changed: list[Any] = [file]
-            if decisions.find(CertificateLink.create_id(data["number"])) is None:
-                changed.append(CertificateLink(number=data["number"], application_id=data["application_id"]))
+            if decisions.find(FileLink.create_id("certificate", data["number"])) is None:
+                changed.append(FileLink(kind="certificate", key=data["number"], application_id=data["application_id"]))
             return changed
         if message.type == "Certificate.StatusChanged" and not data.get("decision_id"):
             # Changes that no decision caused (expiry); a decision's own effect is already in the file.
-            link = decisions.find(CertificateLink.create_id(data["number"]))
+            link = decisions.find(FileLink.create_id("certificate", data["number"]))
             if link is None:
                 return []
             file = decisions.file_or_new(link.application_id)

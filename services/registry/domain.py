@@ -9,7 +9,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from shared.domain import add_months, natural_id
+from shared.domain import add_months, current_documents, natural_id
 from shared.certificate_states import check_outcome, check_transition
 from shared.errors import Duplicate, InvalidCommand
 
@@ -91,10 +91,7 @@ class Scheme(Aggregate):
         self.documents.append(document)
 
     def current_documents(self) -> list[dict[str, Any]]:
-        latest: dict[tuple[str, str], dict[str, Any]] = {}
-        for d in sorted(self.documents, key=lambda d: d["effective_from"]):
-            latest[(d["kind"], d["ref"])] = d
-        return list(latest.values())
+        return current_documents(self.documents)
 
 
 def luhn_check_digit(digits: str) -> str:

@@ -82,3 +82,6 @@ def server(settings: Settings) -> Iterator[Server]:
     server = Server(settings, _free_port()).start()
     yield server
     server.kill()
+    for log in settings.data_dir.parent.glob("server-*.log"):
+        errors = [line for line in log.read_text().splitlines() if '"level": "error"' in line]
+        assert not errors, f"the server logged errors: {errors[:3]}"

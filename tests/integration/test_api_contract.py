@@ -175,5 +175,13 @@ def test_openapi_lists_the_contract(api):
         assert path in spec["paths"], path
 
 
+def test_each_service_serves_its_own_openapi(api):
+    registry = api.get("/openapi/registry.json").json()
+    assert "/v1/schemes" in registry["paths"] and "/public/v1/certificates/{number}" in registry["paths"]
+    assert "/v1/decisions" not in registry["paths"]
+    assert "/v1/decisions" in api.get("/openapi/decisions.json").json()["paths"]
+    assert api.get("/openapi/nothing.json").status_code == 404
+
+
 def test_problem_types_are_documented(api):
     assert "Separation of duties" in api.get("/problems/separation-of-duties").text

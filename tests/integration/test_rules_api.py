@@ -129,6 +129,21 @@ def test_r6_overdue_suspension_is_flagged_for_withdrawal(api, hallmark):
     assert cert["withdrawal_proposed"] is True and cert["status"] == "suspended"
 
 
+def test_r5_certificate_expires_after_validity_and_is_then_never_suspended(api, hallmark):
+    file = File(api).granted()
+    hallmark.clock.fixed_today = TODAY + timedelta(days=3 * 366 + 1)
+    try:
+        assert hallmark.sweep() == [file.certificate]
+        hallmark.settle()
+        refused = file.decide("suspend", effective_from=hallmark.clock.today().isoformat())
+        assert refused.status_code == 409 and _slug(refused) == "invalid-transition"
+    finally:
+        hallmark.clock.fixed_today = None
+    cert = api.get(f"/v1/certificates/{file.certificate}", *File.ADMIN).json()
+    assert cert["status"] == "expired"
+    assert cert["history"][-1]["decision_id"] is None  # no decision: the validity ended
+
+
 def test_r7_numbers_and_quick_codes_are_unique(api):
     numbers, codes = set(), set()
     for _ in range(3):

@@ -13,10 +13,9 @@ from eventsourcing.domain import Aggregate
 
 from services.applications.domain import Application, KnownScheme
 from services.audits.domain import Audit, AuditedFile
-from services.audits.domain import CertificateLink as AuditsCertificateLink
-from services.decisions.domain import Appeal, AuditLink, CertificationFile, Decision
-from services.decisions.domain import CertificateLink as DecisionsCertificateLink
+from services.decisions.domain import Appeal, CertificationFile, Decision
 from services.registry.domain import Certificate, Numbering, Scheme
+from shared.domain import FileLink
 
 TODAY = date(2026, 6, 1)
 YESTERDAY = TODAY - timedelta(days=1)
@@ -223,7 +222,7 @@ def make_certificate(**overrides: Any) -> Certificate:
 
 # Internal aggregates that only learn facts from other services' events (their "Noted"/"Learnt"
 # events have no human actor), and the numbering allocator.
-KNOWLEDGE_AGGREGATES = (KnownScheme, AuditedFile, AuditsCertificateLink, DecisionsCertificateLink, AuditLink,
+KNOWLEDGE_AGGREGATES = (KnownScheme, AuditedFile, FileLink,
                         CertificationFile)
 
 
