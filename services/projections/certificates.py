@@ -95,6 +95,8 @@ class CertificateView(View):
                 "quick_code": data["quick_code"],
                 "application_id": data["application_id"],
                 "withdrawal_proposed": False,
+                "suspension_proposed": False,
+                "surveillance_due": data["surveillance_due"],
                 "unapplied_decisions": [],
                 "last_maintained": None,
                 "history": [
@@ -114,7 +116,7 @@ class CertificateView(View):
         if message.name == "StatusChanged":
             doc["status"] = data["status"]
             doc["status_since"] = data["effective_from"]
-            doc["withdrawal_proposed"] = False
+            doc["withdrawal_proposed"] = doc["suspension_proposed"] = False
             doc["revisions"][-1]["status"] = data["status"]
             doc["history"].append(
                 {"status": data["status"], "at": at, "effective_from": data["effective_from"],
@@ -128,7 +130,8 @@ class CertificateView(View):
                  "revision": old["revision"], "decision_id": data["decision_id"]}
             )
             doc.update(revision=data["revision"], scope=data["scope"], valid_until=data["valid_until"],
-                       status="active", status_since=data["effective_from"], withdrawal_proposed=False)
+                       status="active", status_since=data["effective_from"], withdrawal_proposed=False,
+                       suspension_proposed=False, surveillance_due=data["surveillance_due"])
             doc["revisions"].append(
                 {"revision": data["revision"], "status": "active", "scope": data["scope"],
                  "valid_from": data["effective_from"], "valid_until": data["valid_until"],
@@ -140,6 +143,10 @@ class CertificateView(View):
             )
         elif message.name == "Maintained":
             doc["last_maintained"] = {"on": data["effective_from"], "decision_id": data["decision_id"]}
+            doc["surveillance_due"] = data["surveillance_due"]
+            doc["suspension_proposed"] = False
+        elif message.name == "SurveillanceOverdue":
+            doc["suspension_proposed"] = True
         elif message.name == "SuspensionLimitExceeded":
             doc["withdrawal_proposed"] = True
         elif message.name == "DecisionNotApplied":

@@ -79,6 +79,8 @@ class Registry(ServiceApplication):
         numbering = self.find(Numbering.create_id()) or Numbering()
         number, quick_code = numbering.allocate(scheme.mark, decision_id)
         valid_from = date.fromisoformat(decision["effective_from"])
+        # The first surveillance closes the admission period; later ones follow the licence-period frequency.
+        first_surveillance = scheme.admission_months or scheme.surveillance_months
         certificate = Certificate(
             number=number,
             quick_code=quick_code,
@@ -93,13 +95,16 @@ class Registry(ServiceApplication):
             documents=scheme.current_documents(),
             valid_from=valid_from,
             valid_until=add_months(valid_from, scheme.validity_months),
+            surveillance_months=scheme.surveillance_months,
+            surveillance_due=add_months(valid_from, first_surveillance),
             actor=decision["actor"],
             reason=f"granted by decision {decision_id}",
         )
         return [numbering, certificate]
 
     def sweep(self, numbers: list[str], actor: str = "hallmark:registry") -> list[str]:
-        """Expire certificates past validity and flag overdue suspensions (R6). Returns what changed."""
+        """Expire certificates past validity, flag overdue suspensions (R6) and overdue surveillance (7.9).
+        Returns the numbers of the certificates that changed."""
         changed = []
         today = self.clock.today()
         for number in numbers:
@@ -107,8 +112,12 @@ class Registry(ServiceApplication):
             def command(number: str = number) -> Outcome:
                 certificate = self.certificate(number)
                 scheme = self.scheme(certificate.scheme)
-                flagged = certificate.expire(today=today, actor=actor) or certificate.flag_suspension_overdue(
-                    today=today, max_suspension_months=scheme.max_suspension_months, actor=actor
+                flagged = (
+                    certificate.expire(today=today, actor=actor)
+                    or certificate.flag_suspension_overdue(
+                        today=today, max_suspension_months=scheme.max_suspension_months, actor=actor
+                    )
+                    or certificate.flag_surveillance_overdue(today=today, actor=actor)
                 )
                 return Outcome(200, {"changed": flagged}, [certificate] if flagged else [])
 

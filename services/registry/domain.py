@@ -165,6 +165,8 @@ class Certificate(Aggregate):
         documents: list[dict[str, Any]],
         valid_from: date,
         valid_until: date,
+        surveillance_months: int,
+        surveillance_due: date,
         actor: str,
         reason: str,
     ) -> None:
@@ -184,6 +186,9 @@ class Certificate(Aggregate):
         self.status = "active"
         self.status_since = valid_from
         self.withdrawal_proposed = False
+        self.surveillance_months = surveillance_months
+        self.surveillance_due = surveillance_due
+        self.suspension_proposed = False
 
     def change_status(self, *, status: str, decision_id: str, effective_from: date, actor: str, reason: str) -> None:
         check_transition(self.status, status, self.number)
@@ -199,6 +204,7 @@ class Certificate(Aggregate):
         self.status = status
         self.status_since = effective_from
         self.withdrawal_proposed = False
+        self.suspension_proposed = False
 
     def revise(
         self, *, decision_id: str, effective_from: date, scope: str | None, valid_until: date | None,
@@ -214,6 +220,7 @@ class Certificate(Aggregate):
             effective_from=effective_from,
             scope=scope if scope is not None else self.scope,
             valid_until=valid_until or self.valid_until,
+            surveillance_due=add_months(effective_from, self.surveillance_months) if valid_until else self.surveillance_due,
             actor=actor,
             reason=reason,
         )
@@ -221,8 +228,10 @@ class Certificate(Aggregate):
     @event("Revised")
     def _revised(
         self, number: str, revision: int, superseded_revision: int, decision_id: str, effective_from: date, scope: str,
-        valid_until: date, actor: str, reason: str,
+        valid_until: date, surveillance_due: date, actor: str, reason: str,
     ) -> None:
+        self.surveillance_due = surveillance_due
+        self.suspension_proposed = False
         self.revision = revision
         self.scope = scope
         self.valid_until = valid_until
@@ -232,11 +241,32 @@ class Certificate(Aggregate):
 
     def maintain(self, *, decision_id: str, effective_from: date, actor: str, reason: str) -> None:
         check_outcome("maintain", self.status, self.number)
-        self._maintained(number=self.number, decision_id=decision_id, effective_from=effective_from, actor=actor, reason=reason)
+        self._maintained(
+            number=self.number, decision_id=decision_id, effective_from=effective_from,
+            surveillance_due=add_months(effective_from, self.surveillance_months), actor=actor, reason=reason,
+        )
 
     @event("Maintained")
-    def _maintained(self, number: str, decision_id: str, effective_from: date, actor: str, reason: str) -> None:
-        pass
+    def _maintained(
+        self, number: str, decision_id: str, effective_from: date, surveillance_due: date, actor: str, reason: str
+    ) -> None:
+        """Certification maintained after surveillance (7.9): the next surveillance is due later."""
+        self.surveillance_due = surveillance_due
+        self.suspension_proposed = False
+
+    def flag_surveillance_overdue(self, *, today: date, actor: str) -> bool:
+        """7.9: overdue surveillance is visible and leads to a suspension proposal, once per due date."""
+        if self.status != "active" or self.suspension_proposed or today <= self.surveillance_due:
+            return False
+        self._surveillance_overdue(
+            number=self.number, due=self.surveillance_due, actor=actor,
+            reason=f"surveillance was due on {self.surveillance_due}; a suspension decision is proposed",
+        )
+        return True
+
+    @event("SurveillanceOverdue")
+    def _surveillance_overdue(self, number: str, due: date, actor: str, reason: str) -> None:
+        self.suspension_proposed = True
 
     def suspension_overdue(self, today: date, max_suspension_months: int) -> bool:
         return self.status == "suspended" and today > add_months(self.status_since, max_suspension_months)

@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+from datetime import date
+
+from shared.domain import add_months
 from tests.support import TODAY, File
 
 
@@ -142,6 +145,27 @@ def test_r5_certificate_expires_after_validity_and_is_then_never_suspended(api, 
     cert = api.get(f"/v1/certificates/{file.certificate}", *File.ADMIN).json()
     assert cert["status"] == "expired"
     assert cert["history"][-1]["decision_id"] is None  # no decision: the validity ended
+
+
+def test_overdue_surveillance_is_visible_and_proposes_suspension(api, hallmark):
+    file = File(api).granted()
+    cert = api.get(f"/v1/certificates/{file.certificate}", *File.ADMIN).json()
+    due = cert["surveillance_due"]
+    assert due == add_months(TODAY, 6).isoformat()  # the scheme's admission period closes with a surveillance
+
+    hallmark.clock.fixed_today = date.fromisoformat(due)
+    try:
+        assert hallmark.sweep() == []  # due today is not overdue
+        hallmark.clock.fixed_today = date.fromisoformat(due) + timedelta(days=1)
+        assert hallmark.sweep() == [file.certificate]
+        assert hallmark.sweep() == []
+    finally:
+        hallmark.clock.fixed_today = None
+    hallmark.settle()
+    assert api.get(f"/v1/certificates/{file.certificate}", *File.ADMIN).json()["suspension_proposed"] is True
+    file.ok(file.decide("maintain"), 201)  # surveillance done, certification maintained
+    cert = api.get(f"/v1/certificates/{file.certificate}", *File.ADMIN).json()
+    assert cert["suspension_proposed"] is False and cert["surveillance_due"] > due
 
 
 def test_r7_numbers_and_quick_codes_are_unique(api):

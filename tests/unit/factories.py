@@ -211,6 +211,8 @@ def make_certificate(**overrides: Any) -> Certificate:
         documents=SCHEME_DOCUMENTS,
         valid_from=date(2025, 1, 1),
         valid_until=date(2027, 12, 31),
+        surveillance_months=12,
+        surveillance_due=date(2026, 12, 31),
         actor=REGISTRAR,
         reason="grant by decision dec-grant",
     )

@@ -78,6 +78,7 @@ def whole_file() -> dict[type, list]:
     events[Scheme] = scheme.collect_events()
 
     certificate = make_certificate()
+    certificate.flag_surveillance_overdue(today=date(2027, 6, 1), actor="hallmark:registry")
     certificate.maintain(decision_id="d-m", effective_from=TODAY, actor=DECIDER, reason="surveillance ok")
     certificate.revise(decision_id="d-r", effective_from=TODAY, scope=None, valid_until=None, actor=DECIDER,
                        reason="renew")

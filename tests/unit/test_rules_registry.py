@@ -282,3 +282,16 @@ def test_a_document_version_is_published_once():
             effective_from=date(2026, 9, 1), transition_deadline=None, actor=REGISTRAR, reason="again")
     refused(scheme, InvalidCommand, scheme.publish_document, kind="PTV", ref="PTV 21-601", version="4.0",
             effective_from=date(2026, 9, 1), transition_deadline=date(2026, 8, 1), actor=REGISTRAR, reason="x")
+
+
+def test_overdue_surveillance_proposes_suspension_once_and_maintain_clears_it():
+    certificate = make_certificate()  # surveillance due 2026-12-31
+    certificate.collect_events()
+    assert certificate.flag_surveillance_overdue(today=date(2026, 12, 31), actor="hallmark:registry") is False
+    assert certificate.flag_surveillance_overdue(today=date(2027, 1, 1), actor="hallmark:registry") is True
+    assert certificate.suspension_proposed is True
+    assert certificate.flag_surveillance_overdue(today=date(2027, 1, 2), actor="hallmark:registry") is False
+    certificate.maintain(decision_id="d", effective_from=date(2027, 1, 2), actor="Dirk Decider", reason="ok")
+    assert certificate.suspension_proposed is False
+    assert certificate.surveillance_due == date(2028, 1, 2)
+    assert [type(e).__name__ for e in certificate.collect_events()] == ["SurveillanceOverdue", "Maintained"]
