@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from shared.application import PolicyTarget, ServiceApplication
 from shared.bus import Consumer, LocalFeed, Pump
 from shared.clock import Clock
+from shared.errors import KnowledgeStale
 from shared.views import PostgresViews, SQLiteViews, ViewDatabase
 
 from services.applications import policies as applications_policies
@@ -77,6 +78,19 @@ def _ensure_postgres_schemas(settings: Settings, names: list[str]) -> None:
         ) from None
 
 
+def _parked(pump: Pump, app: ServiceApplication) -> list[str]:
+    return [f"{c.name} parked {c.health.parked} message(s)" for c in pump.consumers
+            if getattr(c.target, "app", None) is app and c.health.parked]
+
+
+def _fail_closed(failed: list[str]) -> None:
+    if failed:
+        raise KnowledgeStale(
+            f"Cannot bring this service's knowledge up to date ({', '.join(failed)} failing); "
+            "nothing was recorded. Retry later; operators see the cause in /readyz"
+        )
+
+
 def bootstrap(settings: Settings | None = None, clock: Clock | None = None) -> Hallmark:
     settings = settings or Settings()
     clock = clock or Clock(settings.timezone)
@@ -119,6 +133,6 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None) -> H
     )
     for app in hallmark.services:
         app.on_recorded(pump.wake)
-        app.synchronise = lambda app=app: pump.catch_up(app)
+        app.synchronise = lambda app=app: _fail_closed(pump.catch_up(app) + _parked(pump, app))
     pump.every(settings.sweep_seconds, hallmark.sweep)
     return hallmark

@@ -112,13 +112,18 @@ def create_app(hallmark: Hallmark, *, run_pump: bool = True) -> FastAPI:
         except Exception as error:
             checks["views"] = f"unreachable: {type(error).__name__}"
         pump = hallmark.pump
-        if run_pump and pump is not None:
-            checks["bus"] = "ok" if pump.running else "stopped"
+        consumers = {}
+        if pump is not None:
+            if run_pump:
+                checks["bus"] = "ok" if pump.running else "stopped"
             for consumer in pump.consumers:
                 if consumer.health.last_error:
                     checks[f"consumer:{consumer.name}"] = f"failing: {consumer.health.last_error}"
+                elif consumer.health.parked:
+                    checks[f"consumer:{consumer.name}"] = f"parked {consumer.health.parked} message(s)"
+                consumers[consumer.name] = {"applied": consumer.health.applied, "parked": consumer.health.parked}
         ready = all(v == "ok" for v in checks.values())
-        return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
+        return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks, "consumers": consumers},
                             status_code=200 if ready else 503)
 
     return app

@@ -15,7 +15,7 @@ from typing import Any, Callable, ClassVar, Iterable
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import (
     IntegrityError,
     JSONTranscoder,
@@ -206,6 +206,24 @@ class ServiceApplication(Application):
         raise ConcurrentModification(f"{self.name}: could not apply {message.id}")
 
 
+class ParkedMessage(Aggregate):
+    """A message from another service that this service's policy could not apply (dead letter)."""
+
+    @staticmethod
+    def create_id(message_id: str, **_: Any) -> UUID:
+        from shared.domain import natural_id
+
+        return natural_id("parked", message_id)
+
+    @event("Parked")
+    def __init__(self, *, message_id: str, stream: str, position: int, type: str, error: str) -> None:
+        self.message_id = message_id
+        self.stream = stream
+        self.position = position
+        self.type = type
+        self.error = error
+
+
 class PolicyTarget:
     """A service's policy as a consumer target: its effects and position are saved together."""
 
@@ -218,3 +236,7 @@ class PolicyTarget:
 
     def apply(self, message: Message) -> None:
         self.app.process(message, self.policy)
+
+    def park(self, message: Message, error: str) -> None:
+        self.app.process(message, lambda m: [ParkedMessage(
+            message_id=m.id, stream=m.stream, position=m.position, type=m.type, error=error)])

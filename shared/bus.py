@@ -65,10 +65,21 @@ class Target(Protocol):
 
     def apply(self, message: Message) -> None: ...
 
+    def park(self, message: Message, error: str) -> None:
+        """Keep a message that cannot be applied, with the reason, and move past it (one transaction)."""
+
+
+# A message that keeps failing (this many attempts, over at least this long, so a passing outage of
+# a database is ridden out) is parked: kept in the target's store with the error, and the stream goes
+# on. The target's service then refuses commands (knowledge-stale) until an operator has dealt with it.
+MAX_ATTEMPTS = 5
+PARK_AFTER_SECONDS = 60.0
+
 
 @dataclass
 class ConsumerHealth:
     applied: int = 0
+    parked: int = 0
     last_progress: float = field(default_factory=time.monotonic)
     last_error: str | None = None
 
@@ -78,7 +89,8 @@ class Consumer:
     (used by the audit trail) while keeping each stream's own order."""
 
     def __init__(
-        self, name: str, feeds: Iterable[Feed], target: Target, *, merge_by_time: bool = False
+        self, name: str, feeds: Iterable[Feed], target: Target, *, merge_by_time: bool = False,
+        park_after_seconds: float = PARK_AFTER_SECONDS,
     ) -> None:
         self.name = name
         self.feeds = list(feeds)
@@ -86,9 +98,21 @@ class Consumer:
         self.merge_by_time = merge_by_time
         self.health = ConsumerHealth()
         self._cursor: dict[str, int | None] = {}
+        self.park_after_seconds = park_after_seconds
+        self._failures: dict[str, tuple[int, float]] = {}  # message id -> (failures, first failure)
+        self.retry_at = 0.0  # back off while failing
 
     def reset(self) -> None:
         self._cursor.clear()
+
+    failing_since: float | None = None
+
+    def back_off(self) -> None:
+        """Retry a failing consumer after 0.5 s, doubling up to 15 s."""
+        now = time.monotonic()
+        if self.failing_since is None:
+            self.failing_since = now
+        self.retry_at = now + min(15.0, 0.5 * 2 ** min(5, int((now - self.failing_since) // 1)))
 
     def _after(self, stream: str) -> int | None:
         if stream not in self._cursor:
@@ -109,7 +133,17 @@ class Consumer:
             ordered = (m for _, b in batches for m in b.messages)
         applied = 0
         for message in ordered:
-            self.target.apply(message)
+            try:
+                self.target.apply(message)
+            except Exception as error:
+                failures, since = self._failures.get(message.id, (0, time.monotonic()))
+                self._failures[message.id] = (failures + 1, since)
+                if failures + 1 < MAX_ATTEMPTS or time.monotonic() - since < self.park_after_seconds:
+                    raise
+                log.error("consumer %s parks %s after %d failures: %s", self.name, message.id, failures, error)
+                self.target.park(message, f"{type(error).__name__}: {error}")
+                self.health.parked += 1
+            self._failures.pop(message.id, None)
             self._cursor[message.stream] = message.position
             applied += 1
         for stream, batch in batches:
@@ -159,8 +193,11 @@ class Pump:
                 return total
         return total
 
-    def catch_up(self, target_app: object) -> None:
-        """Apply, now, everything pending for the consumers that feed ``target_app``."""
+    def catch_up(self, target_app: object) -> list[str]:
+        """Apply, now, everything pending for the consumers that feed ``target_app``.
+
+        Returns the names of the consumers that failed: the caller must not trust that knowledge."""
+        failed = []
         with self._lock:
             for consumer in self.consumers:
                 if getattr(consumer.target, "app", None) is not target_app:
@@ -169,21 +206,27 @@ class Pump:
                     for _ in range(100):
                         if not consumer.poll():
                             break
-                except Exception as error:  # the command goes on with what the service knows
+                except Exception as error:
                     consumer.health.last_error = f"{type(error).__name__}: {error}"
                     consumer.reset()
+                    failed.append(consumer.name)
                     log.exception("consumer %s failed while catching up", consumer.name)
+        return failed
 
     def _round(self) -> int:
         applied = 0
         with self._lock:
             for consumer in self.consumers:
+                if time.monotonic() < consumer.retry_at:
+                    continue
                 try:
                     applied += consumer.poll()
                     consumer.health.last_error = None
-                except Exception as error:  # keep the others running; retry this one next round
+                    consumer.failing_since = None
+                except Exception as error:  # keep the others running; retry this one later
                     consumer.health.last_error = f"{type(error).__name__}: {error}"
                     consumer.reset()
+                    consumer.back_off()
                     log.exception("consumer %s failed; will retry", consumer.name)
         return applied
 

@@ -18,9 +18,16 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 
 # Decisions that move a certificate to another state.
 OUTCOME_STATUS = {"suspend": "suspended", "restore": "active", "withdraw": "withdrawn", "terminate": "terminated"}
-# Decisions that issue a new revision, superseding the current one (scope change or renewal).
-REVISIONS = frozenset({"renew", "extend_scope", "reduce_scope"})
-REVISABLE = frozenset({"active", "suspended"})
+# Decisions that issue a new revision, superseding the current one (scope change or renewal), and
+# the states they apply to. A suspension ends in restoration, withdrawal or scope reduction (7.11):
+# only a reduction revises a suspended certificate; an extension or renewal would lift the
+# suspension without a restoration decision.
+REVISABLE_FROM: dict[str, frozenset[str]] = {
+    "renew": frozenset({"active"}),
+    "extend_scope": frozenset({"active"}),
+    "reduce_scope": frozenset({"active", "suspended"}),
+}
+REVISIONS = frozenset(REVISABLE_FROM)
 MAINTAINABLE = frozenset({"active"})
 
 
@@ -33,7 +40,8 @@ def check_outcome(outcome: str, current: str, number: str) -> None:
     """Whether a decision ``outcome`` may be applied to a certificate in state ``current``."""
     if outcome in OUTCOME_STATUS:
         check_transition(current, OUTCOME_STATUS[outcome], number)
-    elif outcome in REVISIONS and current not in REVISABLE:
-        raise InvalidTransition(f"Certificate {number} is {current}; only an active or suspended one is revised")
+    elif outcome in REVISIONS and current not in REVISABLE_FROM[outcome]:
+        allowed = " or ".join(sorted(REVISABLE_FROM[outcome]))
+        raise InvalidTransition(f"Certificate {number} is {current}; {outcome} applies to an {allowed} certificate")
     elif outcome == "maintain" and current not in MAINTAINABLE:
         raise InvalidTransition(f"Certificate {number} is {current}; only an active one is maintained")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 from typing import Any, Iterable
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -25,7 +26,8 @@ def same_person(a: str, b: str) -> bool:
 
 
 def person_key(name: str) -> str:
-    return " ".join(name.casefold().split())
+    """One form per person's name, whatever the case, spacing or Unicode composition."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
 
 
 def years_before(day: date, years: int) -> date:

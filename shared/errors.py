@@ -94,6 +94,16 @@ class InvalidCommand(DomainError):
     status = 422
 
 
+class KnowledgeStale(DomainError):
+    """The service cannot bring its knowledge of another service up to date, so it will not judge
+    a command on facts that may be stale."""
+
+    slug = "knowledge-stale"
+    title = "Knowledge of another service is not current"
+    status = 503
+    retry_after = 5
+
+
 class ConcurrentModification(DomainError):
     """Optimistic concurrency kept failing; the caller may retry."""
 

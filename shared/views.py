@@ -25,11 +25,18 @@ class ViewDatabase:
 
     dialect: str
     serial_primary_key: str
+    lock_rows = ""  # appended to a SELECT whose rows the transaction will update
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:  # pragma: no cover - interface
         raise NotImplementedError
         yield
+
+    @contextmanager
+    def read(self) -> Iterator[Cursor]:
+        """A consistent read that never waits for writers (where the database allows)."""
+        with self.transaction() as cursor:
+            yield cursor
 
     def close(self) -> None:  # pragma: no cover - interface
         pass
@@ -46,6 +53,9 @@ class SQLiteViews(ViewDatabase):
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._lock = threading.RLock()
+        self._path = path
+        self._readers = threading.local()
+        self._reader_connections: list[sqlite3.Connection] = []
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
@@ -60,7 +70,28 @@ class SQLiteViews(ViewDatabase):
             else:
                 cursor.execute("COMMIT")
 
+    @contextmanager
+    def read(self) -> Iterator[Cursor]:
+        if self._path == ":memory:":
+            with self.transaction() as cursor:
+                yield cursor
+            return
+        conn = getattr(self._readers, "conn", None)
+        if conn is None:  # one reader per thread: WAL readers see a snapshot and never block the writer
+            conn = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None, timeout=30)
+            self._readers.conn = conn
+            with self._lock:
+                self._reader_connections.append(conn)
+        cursor = conn.cursor()
+        cursor.execute("BEGIN")
+        try:
+            yield cursor
+        finally:
+            cursor.execute("COMMIT")
+
     def close(self) -> None:
+        for conn in self._reader_connections:
+            conn.close()
         self._conn.close()
 
 
@@ -81,6 +112,7 @@ class _PgCursor:
 class PostgresViews(ViewDatabase):
     dialect = "postgres"
     serial_primary_key = "BIGSERIAL PRIMARY KEY"
+    lock_rows = " FOR UPDATE"
 
     def __init__(self, conninfo: str, schema: str, pool_size: int = 4) -> None:
         from psycopg_pool import ConnectionPool
@@ -127,6 +159,11 @@ class View:
                 "(view TEXT NOT NULL, stream TEXT NOT NULL, position BIGINT NOT NULL, "
                 "PRIMARY KEY (view, stream))"
             )
+            c.execute(
+                "CREATE TABLE IF NOT EXISTS view_parked_messages "
+                "(view TEXT NOT NULL, message_id TEXT NOT NULL, stream TEXT NOT NULL, position BIGINT NOT NULL, "
+                "type TEXT NOT NULL, error TEXT NOT NULL, PRIMARY KEY (view, message_id))"
+            )
             for statement in self.schema():
                 c.execute(statement)
 
@@ -135,6 +172,7 @@ class View:
             for table in self.tables:
                 c.execute(f"DROP TABLE IF EXISTS {table}")
             c.execute("DELETE FROM view_positions WHERE view = ?", (self.name,))
+            c.execute("DELETE FROM view_parked_messages WHERE view = ?", (self.name,))
         self.create()
 
     def position(self, stream: str) -> int | None:
@@ -144,15 +182,28 @@ class View:
         return None if row is None else int(row[0])
 
     def apply(self, message: Any) -> None:
+        self._apply(message, self.handle)
+
+    def park(self, message: Any, error: str) -> None:
+        def keep(c: Cursor, m: Any) -> None:
+            c.execute(
+                "INSERT INTO view_parked_messages (view, message_id, stream, position, type, error)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (self.name, m.id, m.stream, m.position, m.type, error),
+            )
+
+        self._apply(message, keep)
+
+    def _apply(self, message: Any, effect: Any) -> None:
         with self.db.transaction() as c:
             c.execute(
-                "SELECT position FROM view_positions WHERE view = ? AND stream = ?",
+                "SELECT position FROM view_positions WHERE view = ? AND stream = ?" + self.db.lock_rows,
                 (self.name, message.stream),
             )
             row = c.fetchone()
             if row is not None and message.position <= int(row[0]):
                 return  # already applied
-            self.handle(c, message)
+            effect(c, message)
             if row is None:
                 c.execute(
                     "INSERT INTO view_positions (view, stream, position) VALUES (?, ?, ?)",

@@ -155,13 +155,18 @@ class File:
                 "rationale": f"{outcome}: file reviewed", "effective_from": effective_from or TODAY.isoformat(), **extra}
         return self.api.post("/v1/decisions", body, *(by or self.DECIDER), key=key)
 
-    def evaluated(self) -> "File":
-        """Scheme, application, acceptance, audit with a lead auditor, reported: ready for a decision."""
+    def planned(self) -> "File":
+        """Scheme, application, acceptance, an audit with Luc Lead as lead auditor."""
         self.create_scheme()
         self.submit()
         self.accept()
         self.plan()
         self.ok(self.team(*self.LEAD[:1], "lead_auditor"))
+        return self
+
+    def evaluated(self) -> "File":
+        """A planned audit, reported: ready for a decision."""
+        self.planned()
         self.ok(self.report())
         return self
 

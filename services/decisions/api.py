@@ -72,7 +72,7 @@ def router(decisions: Decisions) -> APIRouter:
 
     @api.post("/v1/appeals", status_code=201)
     def lodge(body: NewAppeal, actor: Annotated[Actor, Depends(require("applicant", "admin"))], key: Key) -> JSONResponse:
-        outcome = decisions.lodge_appeal(body.model_dump(), actor.person, key)
+        outcome = decisions.lodge_appeal(body.model_dump(), actor.person, not actor.has("admin"), key)
         return JSONResponse(outcome.body, outcome.status)
 
     @api.get("/v1/appeals/{appeal_id}")

@@ -6,7 +6,8 @@ from typing import Any
 
 from shared.application import Outcome, ServiceApplication
 from shared.domain import FileLink
-from shared.errors import InvalidCommand, NotYetKnown
+from shared.domain import same_person
+from shared.errors import InvalidCommand, NotPermitted, NotYetKnown
 from shared.idempotency import IdempotencyKey
 
 from services.decisions.domain import (
@@ -120,15 +121,20 @@ class Decisions(ServiceApplication):
 
         return self.execute(command, idempotency)
 
-    def lodge_appeal(self, request: dict[str, Any], actor: str, idempotency: IdempotencyKey | None = None) -> Outcome:
+    def lodge_appeal(
+        self, request: dict[str, Any], actor: str, as_holder: bool, idempotency: IdempotencyKey | None = None
+    ) -> Outcome:
         def command() -> Outcome:
             contested = self.decision(request["decision_id"])
+            file = self.file(contested.application_id)
+            holder = ((file.application if file else None) or {}).get("submitted_by", "")
+            if as_holder and not same_person(actor, holder):
+                raise NotPermitted("Only the holder of the file, or an administrator, lodges an appeal")
             if contested.outcome not in APPEALABLE:
                 raise InvalidCommand(
                     f"A {contested.outcome} decision is not open to appeal; appeals contest "
                     f"{', '.join(sorted(APPEALABLE))}"
                 )
-            file = self.file(contested.application_id)
             evaluators = list(file.evaluators) if file else []
             appeal = Appeal(
                 decision_id=str(contested.id),

@@ -24,7 +24,11 @@ ON_APPLICATION = ("grant", "refuse")
 ON_CERTIFICATE = ("maintain", "suspend", "restore", "withdraw", "renew", "extend_scope", "reduce_scope", "terminate")
 OUTCOMES = ON_APPLICATION + ON_CERTIFICATE
 NEEDS_BASIS = frozenset({"grant", "renew", "extend_scope"})  # an evaluation must support them
-NEEDS_NO_OPEN_MAJOR = frozenset({"grant", "renew", "restore"})  # R4
+NEEDS_NO_OPEN_MAJOR = frozenset({"grant", "renew", "restore", "extend_scope"})  # R4 (and no wider scope)
+# A change of certificate status takes effect when decided (and the holder is notified of it); grants,
+# renewals and scope changes may take effect later, within this horizon.
+TAKE_EFFECT_WHEN_DECIDED = frozenset(OUTCOME_STATUS) | {"maintain"}
+EFFECTIVE_HORIZON_DAYS = 2 * 366
 NEEDS_SCOPE = frozenset({"extend_scope", "reduce_scope"})
 APPEALABLE = frozenset({"refuse", "suspend", "withdraw", "reduce_scope"})
 
@@ -126,6 +130,12 @@ class CertificationFile(Aggregate):
         if effective_from < today:
             raise EffectiveDateBeforeDecision(
                 f"effective_from {effective_from} is before the decision date {today}"
+            )
+        if outcome in TAKE_EFFECT_WHEN_DECIDED and effective_from != today:
+            raise InvalidCommand(f"A {outcome} decision takes effect on the decision date ({today}), not {effective_from}")
+        if (effective_from - today).days > EFFECTIVE_HORIZON_DAYS:
+            raise InvalidCommand(
+                f"effective_from {effective_from} is more than two years after the decision date {today}"
             )
         if outcome in ON_APPLICATION:
             if self.application_status != "accepted":

@@ -10,7 +10,7 @@ from shared.messages import Message
 from services.decisions.application import Decisions
 from shared.domain import FileLink
 
-FILE_FIELDS = ("scheme", "applicant", "production_unit", "products", "scope", "consultancy")
+FILE_FIELDS = ("scheme", "applicant", "production_unit", "products", "scope", "consultancy", "submitted_by")
 
 
 def on_applications(decisions: Decisions):

@@ -51,6 +51,11 @@ def validity_on(doc: dict[str, Any], day: date) -> dict[str, Any]:
     return {"date": iso, "valid": valid, "status": status or "not yet certified", "revision": revision and revision["revision"]}
 
 
+def _literal(text: str) -> str:
+    """Escape LIKE's wildcards so a search for '50%' finds '50%', not everything."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _search_text(doc: dict[str, Any]) -> str:
     parts = [doc["number"], doc["quick_code"], doc["holder"]["name"], doc["holder"]["registration_number"], doc["scope"]]
     parts += [p["name"] for p in doc["products"]] + [p["type"] for p in doc["products"]]
@@ -181,7 +186,7 @@ class CertificateView(View):
     # -- reading ----------------------------------------------------------------------------------
 
     def get(self, number_or_quick_code: str) -> dict[str, Any] | None:
-        with self.db.transaction() as c:
+        with self.db.read() as c:
             c.execute(
                 "SELECT doc FROM certificates WHERE number = ? OR quick_code = ?",
                 (number_or_quick_code, number_or_quick_code),
@@ -191,7 +196,7 @@ class CertificateView(View):
 
     def numbers(self, statuses: tuple[str, ...]) -> list[str]:
         marks = ", ".join("?" for _ in statuses)
-        with self.db.transaction() as c:
+        with self.db.read() as c:
             c.execute(f"SELECT number FROM certificates WHERE status IN ({marks}) ORDER BY number", statuses)
             return [r[0] for r in c.fetchall()]
 
@@ -207,11 +212,11 @@ class CertificateView(View):
                 where.append(f"{column} = ?")
                 params.append(value)
         if holder:
-            where.append("holder LIKE ?")
-            params.append(f"%{holder.casefold()}%")
+            where.append("holder LIKE ? ESCAPE '\\'")
+            params.append(f"%{_literal(holder.casefold())}%")
         if q:
-            where.append("search LIKE ?")
-            params.append(f"%{q.casefold()}%")
+            where.append("search LIKE ? ESCAPE '\\'")
+            params.append(f"%{_literal(q.casefold())}%")
         if after:
             where.append("number > ?")
             params.append(after)
@@ -220,12 +225,12 @@ class CertificateView(View):
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY number LIMIT ?"
         params.append(limit)
-        with self.db.transaction() as c:
+        with self.db.read() as c:
             c.execute(sql, params)
             return [json.loads(r[0]) for r in c.fetchall()]
 
     def snapshot(self) -> list[dict[str, Any]]:
-        with self.db.transaction() as c:
+        with self.db.read() as c:
             c.execute("SELECT doc FROM certificates ORDER BY number")
             return [json.loads(r[0]) for r in c.fetchall()]
 

@@ -29,18 +29,15 @@ _OPENERS = {
 }
 
 
-def entry_hash(prev_hash: str, message: Message) -> str:
-    body = canonical_json(
-        {
-            "id": message.id,
-            "at": message.time.isoformat(),
-            "service": message.source,
-            "type": message.type,
-            "subject": message.subject,
-            "data": message.data,
-        }
-    )
+def entry_hash(prev_hash: str, *, event_id: str, at: str, service: str, type: str, subject: str,
+               data: dict[str, Any]) -> str:
+    body = canonical_json({"id": event_id, "at": at, "service": service, "type": type, "subject": subject, "data": data})
     return hashlib.sha256(bytes.fromhex(prev_hash) + body.encode()).hexdigest()
+
+
+def message_hash(prev_hash: str, message: Message) -> str:
+    return entry_hash(prev_hash, event_id=message.id, at=message.time.isoformat(), service=message.source,
+                      type=message.type, subject=message.subject, data=message.data)
 
 
 class TrailView(View):
@@ -67,7 +64,7 @@ class TrailView(View):
         c.execute("SELECT hash, length FROM trail_heads WHERE service = ?", (message.source,))
         head = c.fetchone()
         prev = head[0] if head else GENESIS
-        new = entry_hash(prev, message)
+        new = message_hash(prev, message)
         c.execute(
             "INSERT INTO trail_entries (event_id, at, service, position, type, actor, reason, subject,"
             " application_id, certificate_number, data, prev_hash, hash)"
@@ -99,14 +96,14 @@ class TrailView(View):
     # -- reading ----------------------------------------------------------------------------------
 
     def file_of_certificate(self, number: str) -> str | None:
-        with self.db.transaction() as c:
+        with self.db.read() as c:
             c.execute("SELECT application_id FROM trail_links WHERE certificate_number = ? LIMIT 1", (number,))
             row = c.fetchone()
         return None if row is None else row[0]
 
     def entries(self, application_id: str) -> list[dict[str, Any]]:
         """The whole certification file as one timeline, in the order recorded."""
-        with self.db.transaction() as c:
+        with self.db.read() as c:
             c.execute("SELECT certificate_number FROM trail_links WHERE application_id = ? AND certificate_number IS NOT NULL",
                       (application_id,))
             numbers = sorted({r[0] for r in c.fetchall()})
@@ -121,7 +118,7 @@ class TrailView(View):
         return [self._entry(r) for r in rows]
 
     def all_entries(self) -> list[dict[str, Any]]:
-        with self.db.transaction() as c:
+        with self.db.read() as c:
             c.execute(
                 "SELECT seq, at, service, position, type, actor, reason, subject, application_id,"
                 " certificate_number, data, prev_hash, hash, event_id FROM trail_entries ORDER BY seq"
@@ -137,17 +134,42 @@ class TrailView(View):
         }
 
     def heads(self) -> dict[str, dict[str, Any]]:
-        with self.db.transaction() as c:
+        with self.db.read() as c:
             c.execute("SELECT service, hash, length FROM trail_heads ORDER BY service")
             return {r[0]: {"hash": r[1], "length": int(r[2])} for r in c.fetchall()}
 
+    def _stored_chains(self) -> tuple[dict[str, list[tuple[str, str]]], dict[str, str]]:
+        """Each service's stored (event id, hash) chain, re-hashed from the stored columns: an entry
+        whose content, actor or reason no longer matches its hash, or whose link is broken, is named."""
+        chains: dict[str, list[tuple[str, str]]] = {}
+        broken: dict[str, str] = {}
+        with self.db.read() as c:
+            c.execute("SELECT service, event_id, at, type, subject, actor, reason, data, prev_hash, hash"
+                      " FROM trail_entries ORDER BY service, position")
+            rows = c.fetchall()
+            c.execute("SELECT service, hash, length FROM trail_heads")
+            heads = {r[0]: (r[1], int(r[2])) for r in c.fetchall()}
+        for service, event_id, at, type_, subject, actor, reason, data_text, prev_hash, stored_hash in rows:
+            chain = chains.setdefault(service, [])
+            data = json.loads(data_text)
+            expected_prev = chain[-1][1] if chain else GENESIS
+            recomputed = entry_hash(expected_prev, event_id=event_id, at=at, service=service, type=type_,
+                                    subject=subject, data=data)
+            intact = (prev_hash == expected_prev and stored_hash == recomputed
+                      and actor == str(data.get("actor") or "") and reason == str(data.get("reason") or ""))
+            if not intact and service not in broken:
+                broken[service] = event_id
+            chain.append((event_id, recomputed))
+        for service, (head, length) in heads.items():
+            chain = chains.get(service, [])
+            if service not in broken and (len(chain) != length or (chain and chain[-1][1] != head)):
+                broken[service] = "trail head"
+        return chains, broken
+
     def verify(self, feeds: Iterable[Feed]) -> dict[str, Any]:
-        """Recompute every service's chain from its event store and compare with the stored trail."""
-        stored: dict[str, list[tuple[str, str]]] = {}
-        with self.db.transaction() as c:
-            c.execute("SELECT service, event_id, hash FROM trail_entries ORDER BY service, position")
-            for service, event_id, stored_hash in c.fetchall():
-                stored.setdefault(service, []).append((event_id, stored_hash))
+        """Check the trail against itself (every entry re-hashed, every link followed) and against the
+        event stores (every service's chain recomputed from its published events)."""
+        stored, broken = self._stored_chains()
         report: dict[str, Any] = {"services": {}, "ok": True}
         for feed in feeds:
             recomputed: list[tuple[str, str]] = []
@@ -157,7 +179,7 @@ class TrailView(View):
                 while True:
                     batch = feed.read(stream, after, 500)
                     for message in batch.messages:
-                        prev = entry_hash(prev, message)
+                        prev = message_hash(prev, message)
                         recomputed.append((message.id, prev))
                     if batch.last_position is None or batch.last_position == after:
                         break
@@ -166,13 +188,14 @@ class TrailView(View):
             mismatch = next((i for i, (a, b) in enumerate(zip(recomputed, mine)) if a != b), None)
             if mismatch is None and len(mine) > len(recomputed):
                 mismatch = len(recomputed)
-            ok = mismatch is None
+            ok = mismatch is None and feed.source not in broken
             report["services"][feed.source] = {
                 "events_in_store": len(recomputed),
                 "entries_in_trail": len(mine),
                 "head": recomputed[-1][1] if recomputed else GENESIS,
                 "ok": ok,
-                "first_mismatch": None if ok else (recomputed[mismatch][0] if mismatch < len(recomputed) else mine[mismatch][0]),
+                "first_mismatch": None if ok else broken.get(feed.source) or (
+                    recomputed[mismatch][0] if mismatch < len(recomputed) else mine[mismatch][0]),
                 "behind": max(0, len(recomputed) - len(mine)),
             }
             report["ok"] = report["ok"] and ok

@@ -14,7 +14,7 @@ from shared.idempotency import IdempotencyKey
 
 from services.registry.application import Registry, scheme_view
 
-Code = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")]
+Code = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 Text = Annotated[str, Field(min_length=1, max_length=500)]
 
 

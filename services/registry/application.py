@@ -7,12 +7,17 @@ from datetime import date
 from importlib import resources
 from typing import Any
 
+import logging
+
 from shared.application import Outcome, ServiceApplication
 from shared.domain import add_months, natural_id
 from shared.errors import Duplicate, NotFound
 from shared.idempotency import IdempotencyKey
 
 from services.registry.domain import Catalogue, Certificate, Numbering, Scheme
+
+
+log = logging.getLogger(__name__)
 
 
 def load_catalogue() -> Catalogue:
@@ -126,6 +131,8 @@ class Registry(ServiceApplication):
                     changed.append(number)
             except NotFound:
                 continue
+            except Exception:  # one certificate's problem must not stop the sweep of the others
+                log.exception("sweep of certificate %s failed; will retry at the next sweep", number)
         return changed
 
 

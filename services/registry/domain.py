@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -207,11 +207,11 @@ class Certificate(Aggregate):
         self.suspension_proposed = False
 
     def revise(
-        self, *, decision_id: str, effective_from: date, scope: str | None, valid_until: date | None,
+        self, *, outcome: str, decision_id: str, effective_from: date, scope: str | None, valid_until: date | None,
         actor: str, reason: str,
     ) -> None:
         """A scope change or renewal: the current revision is superseded by the next, which is active."""
-        check_outcome("renew", self.status, self.number)
+        check_outcome(outcome, self.status, self.number)
         self._revised(
             number=self.number,
             revision=self.revision + 1,
@@ -293,7 +293,8 @@ class Certificate(Aggregate):
         if self.status not in ("active", "suspended") or today <= self.valid_until:
             return False
         self._status_changed(
-            number=self.number, status="expired", previous=self.status, decision_id="", effective_from=self.valid_until,
+            number=self.number, status="expired", previous=self.status, decision_id="",
+            effective_from=self.valid_until + timedelta(days=1),  # valid_until is the last valid day
             actor=actor, reason="validity ended",
         )
         return True

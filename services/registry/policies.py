@@ -36,7 +36,7 @@ def on_decision(registry: Registry):
                 if outcome == "renew":
                     scheme = registry.scheme(certificate.scheme)
                     valid_until = registry_valid_until(certificate.valid_until, effective_from, scheme.validity_months)
-                certificate.revise(scope=decision.get("scope"), valid_until=valid_until, reason=reason, **common)
+                certificate.revise(outcome=outcome, scope=decision.get("scope"), valid_until=valid_until, reason=reason, **common)
             elif outcome == "maintain":
                 certificate.maintain(reason=reason, **common)
         except DomainError as refused:

@@ -42,12 +42,7 @@ def test_idempotency_key_reused_for_another_request_is_refused(api, hallmark):
 
 
 def test_idempotent_finding_is_recorded_once(api, hallmark):
-    file = File(api)
-    file.create_scheme()
-    file.submit()
-    file.accept()
-    file.plan()
-    file.ok(file.team("Luc Lead", "lead_auditor"))
+    file = File(api).planned()
     body = {"severity": "major", "requirement": "§7", "description": "no ITT"}
     ids = {api.post(f"/v1/audits/{file.audit_id}/findings", body, *File.LEAD, key="f-1").json()["finding_id"]
            for _ in range(3)}
@@ -190,15 +185,29 @@ def test_rebuild_equals_the_live_projections(api, hallmark):
     assert hallmark.trail.heads() == live_heads
 
 
-def test_verify_detects_an_altered_trail_entry(api, hallmark):
+@pytest.mark.parametrize("column,value", [
+    ("actor", "Someone Else"),
+    ("reason", "nothing to see"),
+    ("data", '{"actor": "Someone Else"}'),
+    ("at", "2020-01-01T00:00:00+00:00"),
+    ("hash", "f" * 64),
+])
+def test_verify_detects_an_altered_trail_entry(api, hallmark, column, value):
     File(api).granted()
     assert hallmark.verify_trail()["ok"]
     with hallmark.views.transaction() as c:
-        c.execute("UPDATE trail_entries SET data = ? WHERE type = ?", ('{"actor":"Someone Else"}', "Decision.Recorded"))
-        c.execute("UPDATE trail_entries SET hash = ? WHERE type = ?", ("f" * 64, "Decision.Recorded"))
+        c.execute(f"UPDATE trail_entries SET {column} = ? WHERE type = ?", (value, "Decision.Recorded"))
     report = hallmark.verify_trail()
-    assert not report["ok"] and not report["services"]["decisions"]["ok"]
+    assert not report["ok"] and not report["services"]["decisions"]["ok"], report
+    assert report["services"]["decisions"]["first_mismatch"].startswith("decisions/")
     assert report["services"]["applications"]["ok"]
+
+
+def test_verify_detects_a_deleted_trail_entry(api, hallmark):
+    File(api).granted()
+    with hallmark.views.transaction() as c:
+        c.execute("DELETE FROM trail_entries WHERE type = ?", ("Audit.TeamMemberAssigned",))
+    assert not hallmark.verify_trail()["services"]["audits"]["ok"]
 
 
 @pytest.mark.parametrize("settings", ["sqlite"], indirect=True)
@@ -213,3 +222,74 @@ def test_verify_detects_an_event_altered_in_a_store(api, hallmark, settings):
     conn.close()
     report = hallmark.verify_trail()
     assert not report["services"]["decisions"]["ok"]
+
+
+# -- failures: dead letters and fail-closed commands -------------------------------------------------
+
+def test_a_message_that_keeps_failing_is_parked_and_the_stream_goes_on(api, hallmark):
+    from shared.application import ParkedMessage, PolicyTarget
+    from shared.bus import MAX_ATTEMPTS, Consumer
+    from shared.domain import natural_id
+
+    file = File(api)
+    file.create_scheme()
+    second = File(api)
+    second.create_scheme()
+    seen = []
+
+    def policy(message):
+        if message.data.get("code") == file.scheme:
+            raise ValueError("cannot digest this scheme")
+        seen.append(message.data.get("code"))
+        return []
+
+    consumer = Consumer("test<-registry", [hallmark.feeds["registry"]], PolicyTarget(hallmark.audits, policy),
+                        park_after_seconds=0)
+    for _ in range(MAX_ATTEMPTS - 1):
+        with pytest.raises(ValueError):
+            consumer.poll()
+        consumer.reset()
+    consumer.poll()
+    assert consumer.health.parked == 1 and seen == [second.scheme]
+    registered = [m for m in _events(hallmark, "registry") if m.data.get("code") == file.scheme][0]
+    parked = hallmark.audits.find(natural_id("parked", registered.id))
+    assert isinstance(parked, ParkedMessage) and "cannot digest" in parked.error
+    assert hallmark.audits.position("registry") >= registered.position
+
+
+def test_a_transient_failure_is_retried_not_parked(api, hallmark):
+    from shared.application import PolicyTarget
+    from shared.bus import MAX_ATTEMPTS, Consumer
+
+    File(api).create_scheme()
+    calls = []
+
+    def flaky(message):
+        calls.append(message.id)
+        if len(calls) <= MAX_ATTEMPTS + 2:
+            raise ConnectionError("database restarting")
+        return []
+
+    consumer = Consumer("test<-registry", [hallmark.feeds["registry"]], PolicyTarget(hallmark.audits, flaky))
+    for _ in range(MAX_ATTEMPTS + 2):
+        with pytest.raises(ConnectionError):
+            consumer.poll()
+        consumer.reset()
+    assert consumer.poll() == 1 and consumer.health.parked == 0
+
+
+def test_a_service_whose_knowledge_cannot_be_updated_refuses_to_judge(api, hallmark, monkeypatch):
+    file = File(api).planned()
+    consumer = next(c for c in hallmark.consumers if c.name == "decisions<-audits")
+
+    def broken(message):
+        raise RuntimeError("audits feed unreadable")
+
+    monkeypatch.setattr(consumer.target, "policy", broken)
+    file.ok(file.finding("major"), 201)  # a fact decisions cannot learn while its consumer is broken
+    before = len(_events(hallmark, "decisions"))
+    refused = file.decide("grant")
+    assert refused.status_code == 503 and refused.json()["type"].endswith("knowledge-stale")
+    assert "decisions<-audits" in refused.json()["detail"]
+    assert len(_events(hallmark, "decisions")) == before
+    assert api.get("/readyz").status_code == 503

@@ -221,14 +221,40 @@ def test_r10_every_event_names_actor_time_and_reason(api, hallmark):
 
 
 def test_public_validity_on_a_date(api):
+    file = File(api).evaluated()
+    start = TODAY + timedelta(days=10)
+    file.ok(file.decide("grant", effective_from=start.isoformat()), 201)
+    file.certificate = api.get("/v1/certificates", *File.ADMIN, application_id=file.application_id).json()["items"][0]["number"]
+
+    def valid_on(day):
+        return api.get(f"/public/v1/certificates/{file.certificate}", on=day.isoformat()).json()["valid_on"]
+
+    assert valid_on(start - timedelta(days=1)) == {**valid_on(start - timedelta(days=1)), "valid": False}
+    assert valid_on(start)["valid"] is True
+    assert valid_on(add_months(start, 36) - timedelta(days=1))["valid"] is True  # the last valid day
+    assert valid_on(add_months(start, 36) + timedelta(days=1))["valid"] is False
+
+
+def test_status_changes_take_effect_when_decided_and_within_a_horizon(api):
     file = File(api).granted()
-    file.ok(file.decide("suspend", effective_from=(TODAY + timedelta(days=10)).isoformat()), 201)
-    public = api.get(f"/public/v1/certificates/{file.certificate}", on=(TODAY + timedelta(days=5)).isoformat()).json()
-    assert public["valid_on"]["valid"] is True
-    later = api.get(f"/public/v1/certificates/{file.certificate}", on=(TODAY + timedelta(days=20)).isoformat()).json()
-    assert later["valid_on"] == {**later["valid_on"], "valid": False, "status": "suspended"}
-    before = api.get(f"/public/v1/certificates/{file.certificate}", on=(TODAY - timedelta(days=1)).isoformat()).json()
-    assert before["valid_on"]["valid"] is False
+    later = file.decide("suspend", effective_from=(TODAY + timedelta(days=10)).isoformat())
+    assert later.status_code == 422
+    assert api.get(f"/public/v1/certificates/{file.certificate}").json()["status"] == "active"
+    far = File(api).evaluated().decide("grant", effective_from=(TODAY + timedelta(days=3 * 366)).isoformat())
+    assert far.status_code == 422 and "two years" in far.json()["detail"]
+    file.ok(file.decide("suspend"), 201)
+    assert api.get(f"/public/v1/certificates/{file.certificate}", on=TODAY.isoformat()).json()["valid_on"] == {
+        "date": TODAY.isoformat(), "valid": False, "status": "suspended", "revision": 1}
+
+
+def test_reduce_scope_ends_a_suspension_but_extension_does_not(api):
+    file = File(api).granted()
+    file.ok(file.decide("suspend"), 201)
+    extend = file.decide("extend_scope", scope="Kerbs and gutters")
+    assert extend.status_code == 409 and _slug(extend) == "invalid-transition"
+    file.ok(file.decide("reduce_scope", scope="Kerbs type KB 100 only"), 201)
+    cert = api.get(f"/v1/certificates/{file.certificate}", *File.ADMIN).json()
+    assert cert["status"] == "active" and cert["revision"] == 2 and cert["scope"] == "Kerbs type KB 100 only"
 
 
 def test_public_search_pages_with_a_cursor(api):
@@ -241,3 +267,29 @@ def test_public_search_pages_with_a_cursor(api):
     seen = [c["number"] for c in first["items"] + second["items"]]
     assert sorted(seen) == sorted(numbers) and second["next_cursor"] is None
     assert api.get("/public/v1/certificates", cursor="%%%").status_code == 422
+
+
+def test_only_the_holder_or_an_administrator_lodges_an_appeal(api):
+    file = File(api).granted()
+    suspended = file.ok(file.decide("suspend"), 201)
+    body = {"decision_id": suspended["id"], "appellant": "Betonwerk Noord NV", "grounds": "Products conform"}
+    stranger = api.post("/v1/appeals", body, "Other Manufacturer", "applicant")
+    assert stranger.status_code == 403
+    assert api.post("/v1/appeals", body, *File.APPLICANT).status_code == 201
+
+
+def test_names_match_whatever_their_unicode_composition(api):
+    file = File(api)
+    file.create_scheme()
+    file.submit(consultant="Zoe\u0308 Adviseur")  # decomposed ë
+    file.accept()
+    file.plan()
+    refused = file.team("Zo\u00eb adviseur", "lead_auditor")  # composed ë, other case
+    assert refused.status_code == 409 and _slug(refused) == "conflict-of-interest"
+
+
+def test_search_wildcards_are_literal(api):
+    File(api).granted()
+    assert api.get("/public/v1/certificates", q="%").json()["items"] == []
+    assert api.get("/public/v1/certificates", q="_").json()["items"] == []
+    assert api.get("/public/v1/certificates", q="KB 100").json()["items"]

@@ -80,7 +80,7 @@ def whole_file() -> dict[type, list]:
     certificate = make_certificate()
     certificate.flag_surveillance_overdue(today=date(2027, 6, 1), actor="hallmark:registry")
     certificate.maintain(decision_id="d-m", effective_from=TODAY, actor=DECIDER, reason="surveillance ok")
-    certificate.revise(decision_id="d-r", effective_from=TODAY, scope=None, valid_until=None, actor=DECIDER,
+    certificate.revise(outcome="renew", decision_id="d-r", effective_from=TODAY, scope=None, valid_until=None, actor=DECIDER,
                        reason="renew")
     certificate.change_status(status="suspended", decision_id="d-s", effective_from=TODAY, actor=DECIDER,
                               reason="suspend")

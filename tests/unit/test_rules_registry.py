@@ -23,8 +23,9 @@ ALLOWED = {
     ("restore", "suspended"),
     ("withdraw", "active"), ("withdraw", "suspended"),
     ("terminate", "active"), ("terminate", "suspended"),
-    ("renew", "active"), ("renew", "suspended"),
-    ("extend_scope", "active"), ("extend_scope", "suspended"),
+    ("renew", "active"),
+    ("extend_scope", "active"),
+    # a suspension ends in restoration, withdrawal or scope reduction (7.11)
     ("reduce_scope", "active"), ("reduce_scope", "suspended"),
     ("maintain", "active"),
 }
@@ -102,14 +103,14 @@ def test_r5_superseded_is_not_a_state_a_decision_sets(certificate):
 
 
 def test_r5_r7_revise_supersedes_the_current_revision(certificate):
-    certificate.revise(decision_id="d-ext", effective_from=TODAY, scope="Kerbs and channels",
+    certificate.revise(outcome="extend_scope", decision_id="d-ext", effective_from=TODAY, scope="Kerbs and channels",
                        valid_until=None, actor=DECIDER, reason="extend_scope by decision d-ext")
     (event,) = recorded(certificate)
     assert type(event).__name__ == "Revised"
     assert (event.revision, event.superseded_revision) == (2, 1)
     assert certificate.revision == 2 and certificate.scope == "Kerbs and channels"
     assert certificate.valid_until == date(2027, 12, 31) and certificate.number == NUMBER
-    certificate.revise(decision_id="d-ren", effective_from=TODAY, scope=None, valid_until=date(2030, 12, 31),
+    certificate.revise(outcome="renew", decision_id="d-ren", effective_from=TODAY, scope=None, valid_until=date(2030, 12, 31),
                        actor=DECIDER, reason="renew by decision d-ren")
     (event,) = recorded(certificate)
     assert (event.revision, event.superseded_revision) == (3, 2)
@@ -118,7 +119,7 @@ def test_r5_r7_revise_supersedes_the_current_revision(certificate):
 
 def test_r5_a_suspended_certificate_is_revised_into_an_active_one(certificate):
     change(certificate, "suspended")
-    certificate.revise(decision_id="d-red", effective_from=TODAY, scope="Kerbs only", valid_until=None,
+    certificate.revise(outcome="reduce_scope", decision_id="d-red", effective_from=TODAY, scope="Kerbs only", valid_until=None,
                        actor=DECIDER, reason="reduce_scope by decision d-red")
     recorded(certificate)
     assert certificate.status == "active" and certificate.revision == 2
@@ -127,9 +128,17 @@ def test_r5_a_suspended_certificate_is_revised_into_an_active_one(certificate):
 @pytest.mark.parametrize("final", ["withdrawn", "terminated"])
 def test_r5_a_closed_certificate_is_not_revised(certificate, final):
     change(certificate, final)
-    refused(certificate, InvalidTransition, certificate.revise, decision_id="d-ren", effective_from=TODAY,
-            scope=None, valid_until=None, actor=DECIDER, reason="renew")
+    refused(certificate, InvalidTransition, certificate.revise, outcome="renew", decision_id="d-ren",
+            effective_from=TODAY, scope=None, valid_until=None, actor=DECIDER, reason="renew")
     assert certificate.revision == 1
+
+
+@pytest.mark.parametrize("outcome", ["renew", "extend_scope"])
+def test_r4_r5_a_suspension_is_not_lifted_by_a_renewal_or_extension(certificate, outcome):
+    change(certificate, "suspended")
+    refused(certificate, InvalidTransition, certificate.revise, outcome=outcome, decision_id="d-x",
+            effective_from=TODAY, scope="Wider", valid_until=None, actor=DECIDER, reason=outcome)
+    assert certificate.status == "suspended"
 
 
 def test_r5_only_an_active_certificate_is_maintained(certificate):
