@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test test-unit test-integration test-e2e check-deploy postgres demo token rebuild verify clean
+.PHONY: help venv run test test-unit test-integration test-e2e check-deploy bench postgres demo token rebuild verify clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ test-e2e: venv ## the end-to-end lifecycle and restart tests against a real serv
 
 check-deploy: ## validate the Dockerfile, compose file and Kubernetes manifests offline
 	deploy/check.sh
+
+bench: venv postgres ## benchmark: files per second and directory latency, SQLite vs PostgreSQL
+	$(BIN)/python -m tests.bench.bench_lifecycle --files $(or $(FILES),30)
 
 demo: venv ## drive one full lifecycle against a running instance (make run first)
 	$(BIN)/hallmark demo

@@ -152,16 +152,17 @@ def _demo(api: Client, base: str) -> int:
     step("10. The certificate appears in the public directory")
     number = _wait(lambda: (api.call("GET", "/v1/certificates", "admin", application_id=app_id)["items"] or [None])[0])
     number = number["number"]
-    public = _wait_status(api, number, "active")
+    public, waited = _wait_status(api, number, "active")
     say(f"{number} rev {public['revision']} {public['status']} until {public['valid_until']}, "
-        f"quick code {public['quick_code']}")
+        f"quick code {public['quick_code']} (public {waited * 1000:.0f} ms after the certificate was listed)")
 
     step("11. Surveillance finds a problem: Dirk Decider suspends the certificate")
     api.call("POST", "/v1/decisions", "decider", {
         "subject": {"certificate_number": number}, "outcome": "suspend", "basis": [audit_id],
         "rationale": "Nonconforming products on site", "effective_from": today.isoformat()}, expect=201)
-    public = _wait_status(api, number, "suspended")
-    say(f"public lookup now shows {public['status']} (no inspector, decider or consultant names: R9)")
+    public, waited = _wait_status(api, number, "suspended")
+    say(f"public lookup now shows {public['status']}, {waited * 1000:.0f} ms after the decision "
+        "(no inspector, decider or consultant names: R9)")
 
     step("12. The assessor reads the whole file in the audit trail")
     trail = api.call("GET", "/v1/audit-trail", "assessor", certificate_number=number)
@@ -184,12 +185,13 @@ def _wait(probe, timeout: float = 5.0):
     raise DemoFailed("timed out waiting for the registry to issue the certificate")
 
 
-def _wait_status(api: Client, number: str, status: str, timeout: float = 2.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
+def _wait_status(api: Client, number: str, status: str, timeout: float = 10.0) -> tuple[dict[str, Any], float]:
+    started = time.monotonic()
+    deadline = started + timeout
     while True:
         public = api.call("GET", f"/public/v1/certificates/{number}", None) if _exists(api, number) else {}
         if public.get("status") == status:
-            return public
+            return public, time.monotonic() - started
         if time.monotonic() > deadline:
             raise DemoFailed(f"the public lookup did not show {number} as {status} within {timeout} s")
         time.sleep(0.05)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 from datetime import date, timedelta
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 from uuid import uuid4
 
-from fastapi.testclient import TestClient
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
 
 from shared.http.auth import issue_token
 
@@ -17,7 +18,7 @@ TODAY = date.today()
 class Api:
     """A TestClient that acts as named people, settling the in-process bus between steps."""
 
-    def __init__(self, client: TestClient, secret: bytes, settle: Callable[[], Any]) -> None:
+    def __init__(self, client: "TestClient", secret: bytes, settle: Callable[[], Any]) -> None:
         self.client = client
         self.secret = secret
         self.settle = settle
