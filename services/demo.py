@@ -169,6 +169,9 @@ def _demo(api: Client, base: str) -> int:
     for entry in trail["entries"]:
         say(f"{entry['seq']:>4}  {entry['at'][:19]}  {entry['service']:<12} {entry['type']:<28} "
             f"{entry['actor']:<16} {entry['reason'][:60]}")
+    evidence = api.call("GET", "/v1/trail/impartiality", "assessor", certificate_number=number)
+    for name, rule in evidence["rules"].items():
+        say(f"{'held' if rule['held'] else 'BREACHED'}: {name} ({len(rule['checks'])} checks, facts included)")
     verify = api.call("GET", "/v1/trail/verify", "assessor")
     say(f"trail hash chains recomputed from the event stores: {'intact' if verify['ok'] else 'MISMATCH'}")
     print(f"\nDone. Browse {base}/docs, or look the certificate up: {base}/public/v1/certificates/{number}")

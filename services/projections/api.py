@@ -11,6 +11,7 @@ from shared.http.auth import STAFF, Actor, require
 from shared.errors import InvalidCommand, NotFound
 
 from services.projections.certificates import CertificateView, decode_cursor, encode_cursor, public_view, validity_on
+from services.projections.impartiality import impartiality
 from services.projections.trail import TrailView
 
 Status = Literal["active", "suspended", "withdrawn", "expired", "terminated", "superseded"]
@@ -75,12 +76,7 @@ def trail_router(view: TrailView, verify: Callable[[], dict]) -> APIRouter:
     api = APIRouter(tags=["audit trail"])
     readers = require("assessor", "admin")
 
-    @api.get("/v1/audit-trail")
-    def audit_trail(
-        actor: Annotated[Actor, Depends(readers)],
-        application_id: str | None = None,
-        certificate_number: str | None = None,
-    ) -> dict:
+    def file_entries(application_id: str | None, certificate_number: str | None) -> tuple[str, list[dict]]:
         if bool(application_id) == bool(certificate_number):
             raise InvalidCommand("give exactly one of application_id and certificate_number")
         if certificate_number:
@@ -90,7 +86,26 @@ def trail_router(view: TrailView, verify: Callable[[], dict]) -> APIRouter:
         entries = view.entries(application_id)
         if not entries:
             raise NotFound(f"Application {application_id} has no file in the audit trail")
+        return application_id, entries
+
+    @api.get("/v1/audit-trail")
+    def audit_trail(
+        actor: Annotated[Actor, Depends(readers)],
+        application_id: str | None = None,
+        certificate_number: str | None = None,
+    ) -> dict:
+        application_id, entries = file_entries(application_id, certificate_number)
         return {"application_id": application_id, "entries": entries}
+
+    @api.get("/v1/trail/impartiality")
+    def impartiality_evidence(
+        actor: Annotated[Actor, Depends(readers)],
+        application_id: str | None = None,
+        certificate_number: str | None = None,
+    ) -> dict:
+        """Who took part in the file in which role, and each R1, R2 and R8 check with its facts."""
+        application_id, entries = file_entries(application_id, certificate_number)
+        return {"application_id": application_id, **impartiality(entries)}
 
     @api.get("/v1/trail/verify")
     def verify_trail(actor: Annotated[Actor, Depends(readers)]) -> dict:

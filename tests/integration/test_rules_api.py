@@ -193,6 +193,10 @@ def test_r8_appeal_committee_excludes_those_involved(api):
     decided = api.post(path, {"committee": ["Paula Public", "Piet Public", "Uma User", "Ugo User"],
                               "outcome": "dismissed", "rationale": "Suspension well founded"}, *File.ADMIN)
     assert decided.status_code == 200 and decided.json()["status"] == "decided"
+    evidence = api.get("/v1/trail/impartiality", "Asha", "assessor", application_id=file.application_id).json()
+    r8 = evidence["rules"]["R8 appeals decided by people not involved"]
+    assert r8["held"] and len(r8["checks"]) == 4
+    assert "Dirk Decider" in r8["checks"][0]["involved_in_contested_decision"]
 
 
 def test_r9_public_directory_shows_no_personal_data(api):
