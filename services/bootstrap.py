@@ -5,12 +5,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from shared.application import PolicyTarget, ServiceApplication
-from shared.bus import Consumer, LocalFeed, Pump
-from shared.clock import Clock
-from shared.errors import KnowledgeStale
-from shared.views import PostgresViews, SQLiteViews, ViewDatabase
-
 from services.applications import policies as applications_policies
 from services.applications.application import Applications
 from services.audits import policies as audits_policies
@@ -22,6 +16,11 @@ from services.projections.trail import TrailView
 from services.registry import policies as registry_policies
 from services.registry.application import Registry
 from services.settings import Settings
+from shared.application import PolicyTarget, ServiceApplication
+from shared.bus import Consumer, LocalFeed, Pump
+from shared.clock import Clock
+from shared.errors import KnowledgeStale
+from shared.views import PostgresViews, SQLiteViews, ViewDatabase
 
 log = logging.getLogger(__name__)
 

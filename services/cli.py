@@ -6,10 +6,9 @@ import argparse
 import os
 import sys
 
+from services.settings import ConfigurationError, Settings
 from shared import logs
 from shared.http.auth import ROLES, issue_token
-
-from services.settings import ConfigurationError, Settings
 
 
 def _run(args: argparse.Namespace) -> int:

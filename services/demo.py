@@ -11,9 +11,8 @@ from typing import Any
 
 import httpx
 
-from shared.http.auth import issue_token
-
 from services.settings import ConfigurationError, Settings
+from shared.http.auth import issue_token
 
 PEOPLE = {
     "admin": ("Ada Admin", ["admin"]),

@@ -6,9 +6,8 @@ import sys
 import time
 from typing import TextIO
 
-from shared.bus import Consumer
-
 from services.bootstrap import Hallmark
+from shared.bus import Consumer
 
 
 class Progress:

@@ -11,15 +11,14 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from shared.errors import DomainError
-from shared.http import problems
-
 from services.applications.api import router as applications_router
 from services.audits.api import router as audits_router
 from services.bootstrap import Hallmark
 from services.decisions.api import router as decisions_router
 from services.projections.api import certificates_router, trail_router
 from services.registry.api import router as registry_router
+from shared.errors import DomainError
+from shared.http import problems
 
 log = logging.getLogger("hallmark.http")
 

@@ -9,7 +9,6 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-
 HALLMARK_NAMESPACE = uuid5(NAMESPACE_URL, "urn:hallmark")
 
 # How far back a consultancy or employment relation disqualifies a person (ISO/IEC 17065 4.2.10).

@@ -8,11 +8,10 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.applications.application import Applications
 from shared.http.auth import STAFF, Actor, require
 from shared.http.idempotency import idempotency_key
 from shared.idempotency import IdempotencyKey
-
-from services.applications.application import Applications
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
@@ -55,8 +54,12 @@ class NewApplication(Strict):
 
 
 class Review(Strict):
-    outcome: Literal["accepted", "rejected"]
+    outcome: Literal["accepted", "rejected", "information_requested"]
     reason: Text
+
+
+class Information(Strict):
+    note: Text
 
 
 class Withdrawal(Strict):
@@ -84,6 +87,15 @@ def router(applications: Applications) -> APIRouter:
         actor: Annotated[Actor, Depends(require("applications_officer"))], key: Key,
     ) -> JSONResponse:
         outcome = applications.review(application_id, body.outcome, body.reason, actor.person, key)
+        return JSONResponse(outcome.body, outcome.status)
+
+    @api.post("/v1/applications/{application_id}/information")
+    def supply_information(
+        application_id: str, body: Information,
+        actor: Annotated[Actor, Depends(require("applicant", "applications_officer"))], key: Key,
+    ) -> JSONResponse:
+        as_applicant = not actor.has("applications_officer")
+        outcome = applications.supply_information(application_id, body.note, actor.person, as_applicant, key)
         return JSONResponse(outcome.body, outcome.status)
 
     @api.post("/v1/applications/{application_id}/withdraw")

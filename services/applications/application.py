@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.applications.domain import Application, KnownScheme
 from shared.application import Outcome, ServiceApplication
 from shared.errors import NotPermitted, NotYetKnown
 from shared.idempotency import IdempotencyKey
-
-from services.applications.domain import Application, KnownScheme
 
 
 def application_view(application: Application) -> dict[str, Any]:
@@ -67,6 +66,17 @@ class Applications(ServiceApplication):
         def command() -> Outcome:
             application = self.application(application_id)
             application.review_application(outcome=outcome, reason=reason, actor=actor, today=self.clock.today())
+            return Outcome(200, application_view(application), [application])
+
+        return self.execute(command, idempotency)
+
+    def supply_information(
+        self, application_id: str, note: str, actor: str, as_applicant: bool,
+        idempotency: IdempotencyKey | None = None,
+    ) -> Outcome:
+        def command() -> Outcome:
+            application = self.application(application_id)
+            application.supply_information(note=note, actor=actor, on_behalf_of_applicant=as_applicant)
             return Outcome(200, application_view(application), [application])
 
         return self.execute(command, idempotency)

@@ -11,7 +11,7 @@ from eventsourcing.domain import Aggregate, event
 from shared.domain import advisers_within_cooling_off, current_documents, natural_id, same_person
 from shared.errors import ConflictOfInterest, InvalidCommand, InvalidTransition, NotPermitted
 
-REVIEW_OUTCOMES = ("accepted", "rejected")
+REVIEW_OUTCOMES = ("accepted", "rejected", "information_requested")
 
 
 class Application(Aggregate):
@@ -65,10 +65,22 @@ class Application(Aggregate):
         self.status = outcome
         self.review = {"outcome": outcome, "by": actor, "on": reviewed_on.isoformat(), "reason": reason}
 
+    def supply_information(self, *, note: str, actor: str, on_behalf_of_applicant: bool) -> None:
+        """The applicant answers a request for information; the application is reviewed again."""
+        if on_behalf_of_applicant and not same_person(actor, self.submitted_by):
+            raise NotPermitted("Only the applicant who submitted it, or an applications officer, supplies information")
+        if self.status != "information_requested":
+            raise InvalidTransition(f"Application {self.id} is {self.status}; no information was requested")
+        self._information_supplied(note=note, actor=actor, reason="requested information supplied")
+
+    @event("InformationSupplied")
+    def _information_supplied(self, note: str, actor: str, reason: str) -> None:
+        self.status = "submitted"
+
     def withdraw(self, *, reason: str, actor: str, on_behalf_of_applicant: bool) -> None:
         if on_behalf_of_applicant and not same_person(actor, self.submitted_by):
             raise NotPermitted("Only the applicant who submitted it, or an applications officer, withdraws it")
-        if self.status not in ("submitted", "accepted"):
+        if self.status not in ("submitted", "information_requested", "accepted"):
             raise InvalidTransition(f"Application {self.id} is {self.status}; it can no longer be withdrawn")
         self._withdrawn(actor=actor, reason=reason)
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from shared.messages import Message
-
 from services.applications.application import Applications
 from services.applications.domain import KnownScheme
+from shared.messages import Message
 
 
 def on_registry(applications: Applications):

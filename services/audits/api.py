@@ -8,11 +8,10 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from services.audits.application import Audits, audit_view
 from shared.http.auth import STAFF, Actor, require
 from shared.http.idempotency import idempotency_key
 from shared.idempotency import IdempotencyKey
-
-from services.audits.application import Audits, audit_view
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Text = Annotated[str, Field(min_length=1, max_length=5000)]

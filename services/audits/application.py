@@ -6,13 +6,11 @@ from datetime import date
 from typing import Any
 from uuid import uuid4
 
+from services.audits.domain import Audit, AuditedFile
 from shared.application import Outcome, ServiceApplication
+from shared.domain import FileLink
 from shared.errors import InvalidCommand, InvalidTransition, NotYetKnown
 from shared.idempotency import IdempotencyKey
-
-from shared.domain import FileLink
-
-from services.audits.domain import Audit, AuditedFile
 
 
 def audit_view(audit: Audit) -> dict[str, Any]:

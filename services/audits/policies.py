@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from services.audits.application import Audits
+from services.audits.domain import AuditedFile
+from shared.domain import FileLink
 from shared.messages import Message
 
-from services.audits.application import Audits
-from shared.domain import FileLink
-
-from services.audits.domain import AuditedFile
+# The status of the application after events that carry none of their own.
+_STATUS_AFTER = {"Application.Withdrawn": "withdrawn", "Application.InformationSupplied": "submitted"}
 
 
 def on_applications(audits: Audits):
@@ -26,11 +27,11 @@ def on_applications(audits: Audits):
                     products=message.data["products"],
                 )
             ]
-        if message.type in ("Application.Reviewed", "Application.Withdrawn"):
+        if message.type in _STATUS_AFTER or message.type == "Application.Reviewed":
             file = audits.find(AuditedFile.create_id(message.subject))
             if file is None:
                 return []
-            file.learn_status(message.data.get("outcome") or "withdrawn")
+            file.learn_status(_STATUS_AFTER.get(message.type) or message.data["outcome"])
             return [file]
         return []
 

@@ -4,12 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.application import Outcome, ServiceApplication
-from shared.domain import FileLink
-from shared.domain import same_person
-from shared.errors import InvalidCommand, NotPermitted, NotYetKnown
-from shared.idempotency import IdempotencyKey
-
 from services.decisions.domain import (
     APPEALABLE,
     ON_APPLICATION,
@@ -17,6 +11,10 @@ from services.decisions.domain import (
     CertificationFile,
     Decision,
 )
+from shared.application import Outcome, ServiceApplication
+from shared.domain import FileLink, same_person
+from shared.errors import InvalidCommand, NotPermitted, NotYetKnown
+from shared.idempotency import IdempotencyKey
 
 
 def decision_view(decision: Decision) -> dict[str, Any]:

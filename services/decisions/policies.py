@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from shared.messages import Message
-
 from services.decisions.application import Decisions
 from shared.domain import FileLink
+from shared.messages import Message
 
 FILE_FIELDS = ("scheme", "applicant", "production_unit", "products", "scope", "consultancy", "submitted_by")
 
@@ -24,6 +23,8 @@ def on_applications(decisions: Decisions):
             file.note_application_status(status=message.data["outcome"])
         elif message.type == "Application.Withdrawn":
             file.note_application_status(status="withdrawn")
+        elif message.type == "Application.InformationSupplied":
+            file.note_application_status(status="submitted")
         else:
             return []
         return [file]

@@ -7,12 +7,11 @@ from typing import Annotated, Callable, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from shared.http.auth import STAFF, Actor, require
-from shared.errors import InvalidCommand, NotFound
-
 from services.projections.certificates import CertificateView, decode_cursor, encode_cursor, public_view, validity_on
 from services.projections.impartiality import impartiality
 from services.projections.trail import TrailView
+from shared.errors import InvalidCommand, NotFound
+from shared.http.auth import STAFF, Actor, require
 
 Status = Literal["active", "suspended", "withdrawn", "expired", "terminated", "superseded"]
 

@@ -185,7 +185,7 @@ class TrailView(View):
                         break
                     after = batch.last_position
             mine = stored.get(feed.source, [])
-            mismatch = next((i for i, (a, b) in enumerate(zip(recomputed, mine)) if a != b), None)
+            mismatch = next((i for i, (a, b) in enumerate(zip(recomputed, mine, strict=False)) if a != b), None)
             if mismatch is None and len(mine) > len(recomputed):
                 mismatch = len(recomputed)
             ok = mismatch is None and feed.source not in broken

@@ -8,11 +8,10 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.registry.application import Registry, scheme_view
 from shared.http.auth import STAFF, Actor, require
 from shared.http.idempotency import idempotency_key
 from shared.idempotency import IdempotencyKey
-
-from services.registry.application import Registry, scheme_view
 
 Code = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 Text = Annotated[str, Field(min_length=1, max_length=500)]

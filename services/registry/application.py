@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import date
 from importlib import resources
 from typing import Any
 
-import logging
-
+from services.registry.domain import Catalogue, Certificate, Numbering, Scheme
 from shared.application import Outcome, ServiceApplication
 from shared.domain import add_months, natural_id
 from shared.errors import Duplicate, NotFound
 from shared.idempotency import IdempotencyKey
-
-from services.registry.domain import Catalogue, Certificate, Numbering, Scheme
-
 
 log = logging.getLogger(__name__)
 

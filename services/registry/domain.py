@@ -9,8 +9,8 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from shared.domain import add_months, current_documents, natural_id
 from shared.certificate_states import check_outcome, check_transition
+from shared.domain import add_months, current_documents, natural_id
 from shared.errors import Duplicate, InvalidCommand
 
 

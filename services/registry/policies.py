@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Iterable
 
-from shared.errors import DomainError
-from shared.messages import Message
-
 from services.registry.application import Registry
 from services.registry.domain import Certificate
 from shared.certificate_states import OUTCOME_STATUS, REVISIONS
+from shared.errors import DomainError
+from shared.messages import Message
 
 
 def on_decision(registry: Registry):

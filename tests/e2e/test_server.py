@@ -87,15 +87,19 @@ def test_hard_kill_mid_flow_then_restart_applies_everything_once(server):
     server.start()
     auditor = _client(server, "Luc", "auditor")
     assessor = _client(server, "Asha", "assessor")
+    def plan_refused_as_not_accepted(app_id: str) -> bool:
+        answer = auditor.post("/v1/audits", json={"application_id": app_id, "kind": "initial",
+                                                  "planned_start": TODAY.isoformat()})
+        return answer.json()["type"].endswith("invalid-transition")
+
+    def trail_types(app_id: str) -> list[str]:
+        answer = assessor.get("/v1/audit-trail", params={"application_id": app_id})
+        return [e["type"] for e in answer.json()["entries"]] if answer.status_code == 200 else []
+
     for app_id in submitted:
-        # audits learnt every application (the plan is refused as not accepted, not as unknown)
-        refused = wait_for(lambda: (r := auditor.post("/v1/audits", json={
-            "application_id": app_id, "kind": "initial", "planned_start": TODAY.isoformat()})).json()["type"]
-            .endswith("invalid-transition") and r, timeout=10)
-        assert refused, app_id
-        entries = wait_for(lambda: (r := assessor.get("/v1/audit-trail", params={"application_id": app_id}))
-                           .status_code == 200 and r.json()["entries"], timeout=10)
-        assert [e["type"] for e in entries] == ["Application.Submitted"]
+        # audits learnt every application: the plan is refused as not accepted, not as unknown
+        assert wait_for(lambda: plan_refused_as_not_accepted(app_id), timeout=10), app_id  # noqa: B023
+        assert wait_for(lambda: trail_types(app_id), timeout=10) == ["Application.Submitted"]  # noqa: B023
     report = assessor.get("/v1/trail/verify").json()
     assert report["ok"], report
     assert all(s["behind"] == 0 and s["events_in_store"] == s["entries_in_trail"]

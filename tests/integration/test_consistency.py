@@ -70,9 +70,10 @@ def _race(n: int, command) -> Counter:
 
 def test_concurrent_conflicting_decisions_exactly_one_wins(api, hallmark):
     file = File(api).evaluated()
+    import datetime as dt
+
     from services.decisions.application import Decisions  # noqa: F401  (the service under test)
     from shared.errors import DomainError
-    import datetime as dt
 
     request = {"subject": {"application_id": file.application_id}, "outcome": "grant", "basis": [file.audit_id],
                "rationale": "r", "effective_from": dt.date.today()}

@@ -4,9 +4,7 @@ and records nothing; the allowed case goes through."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
-
-from datetime import date
+from datetime import date, timedelta
 
 from shared.domain import add_months
 from tests.support import TODAY, File
@@ -297,3 +295,24 @@ def test_search_wildcards_are_literal(api):
     assert api.get("/public/v1/certificates", q="%").json()["items"] == []
     assert api.get("/public/v1/certificates", q="_").json()["items"] == []
     assert api.get("/public/v1/certificates", q="KB 100").json()["items"]
+
+
+def test_information_requested_then_supplied_then_accepted(api):
+    file = File(api)
+    file.create_scheme()
+    file.submit()
+    asked = api.post(f"/v1/applications/{file.application_id}/review",
+                     {"outcome": "information_requested", "reason": "Send the FPC manual"}, *File.OFFICER)
+    assert asked.json()["status"] == "information_requested"
+    early = api.post("/v1/audits", {"application_id": file.application_id, "kind": "initial",
+                                    "planned_start": TODAY.isoformat()}, *File.LEAD)
+    assert early.status_code == 409 and _slug(early) == "invalid-transition"
+    stranger = api.post(f"/v1/applications/{file.application_id}/information", {"note": "x"}, "Other", "applicant")
+    assert stranger.status_code == 403
+    supplied = api.post(f"/v1/applications/{file.application_id}/information",
+                        {"note": "FPC manual rev 4 attached"}, *File.APPLICANT)
+    assert supplied.json()["status"] == "submitted"
+    again = api.post(f"/v1/applications/{file.application_id}/information", {"note": "x"}, *File.APPLICANT)
+    assert again.status_code == 409 and _slug(again) == "invalid-transition"
+    assert file.accept()["status"] == "accepted"
+    assert file.plan()["status"] == "planned"

@@ -8,7 +8,6 @@ import pytest
 
 from shared.domain import advisers_within_cooling_off
 from shared.errors import ConflictOfInterest, InvalidTransition, NotPermitted
-
 from tests.unit.factories import (
     APPLICANT_PERSON,
     CONSULTANT,

@@ -7,7 +7,6 @@ from datetime import date
 import pytest
 
 from shared.errors import ConflictOfInterest, Duplicate, InvalidTransition, NotFound, NotPermitted
-
 from tests.unit.factories import (
     AUDITOR,
     CONSULTANT,

@@ -13,7 +13,6 @@ from shared.errors import (
     OpenMajorNonconformity,
     SeparationOfDuties,
 )
-
 from tests.unit.factories import (
     AUDIT_ID,
     AUDITOR,

@@ -15,7 +15,6 @@ from services.applications.domain import Application
 from services.audits.domain import Audit
 from services.decisions.domain import Appeal, CertificationFile, Decision
 from services.registry.domain import Certificate, Scheme
-
 from tests.unit.factories import (
     AUDITOR,
     DECIDER,
@@ -49,6 +48,8 @@ def whole_file() -> dict[type, list]:
     events: dict[type, list] = {}
 
     application = make_application()
+    application.review_application(outcome="information_requested", reason="FPC manual?", actor=OFFICER, today=TODAY)
+    application.supply_information(note="FPC manual rev 4", actor="Mieke Manufacturer", on_behalf_of_applicant=True)
     application.review_application(outcome="accepted", reason="complete", actor=OFFICER, today=TODAY)
     application.withdraw(reason="plant closing", actor="Mieke Manufacturer", on_behalf_of_applicant=True)
     events[Application] = application.collect_events()

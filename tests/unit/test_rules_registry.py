@@ -11,7 +11,6 @@ import pytest
 from services.registry.domain import Certificate, Numbering, is_valid_quick_code, quick_code_for
 from shared.certificate_states import STATES, check_outcome
 from shared.errors import Duplicate, InvalidCommand, InvalidTransition
-
 from tests.unit.factories import DECIDER, NUMBER, REGISTRAR, TODAY, make_certificate, make_scheme, recorded, refused
 
 # -- R5: the certificate state machine -------------------------------------------------------------
