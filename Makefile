@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test test-unit test-integration test-e2e check-deploy bench postgres demo token rebuild verify clean
+
+.PHONY: help venv run lint test test-unit test-integration test-e2e check-deploy bench postgres demo token rebuild verify clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -20,6 +21,9 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## create the virtualenv and install Hallmark into it
 
+lint: venv ## static checks (ruff)
+	$(BIN)/ruff check services shared tests
+
 run: venv ## start Hallmark on http://127.0.0.1:8000 (SQLite files in ./data)
 	$(BIN)/hallmark run
 
@@ -27,6 +31,7 @@ postgres: ## start the machine's PostgreSQL 15 (installing it if missing) for Ha
 	deploy/postgres.sh start
 
 test: venv postgres ## set everything up and run the whole suite (SQLite and PostgreSQL)
+	$(BIN)/ruff check services shared tests
 	HALLMARK_TEST_POSTGRES=1 $(BIN)/pytest -q -p no:cacheprovider
 	deploy/check.sh
 

@@ -7,7 +7,7 @@ import os
 import sys
 
 from services.settings import ConfigurationError, Settings
-from shared import logs
+from shared import logs, telemetry
 from shared.http.auth import ROLES, issue_token
 
 
@@ -82,6 +82,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     logs.configure(os.environ.get("HALLMARK_LOG_LEVEL", "WARNING"))
+    telemetry.configure()
     parser = argparse.ArgumentParser(prog="hallmark", description="Hallmark certification system")
     sub = parser.add_subparsers(dest="command", required=True)
 

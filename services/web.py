@@ -10,6 +10,7 @@ from typing import AsyncIterator
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse
+from opentelemetry import propagate, trace
 
 from services.applications.api import router as applications_router
 from services.audits.api import router as audits_router
@@ -17,6 +18,7 @@ from services.bootstrap import Hallmark
 from services.decisions.api import router as decisions_router
 from services.projections.api import certificates_router, trail_router
 from services.registry.api import router as registry_router
+from shared import telemetry
 from shared.errors import DomainError
 from shared.http import problems
 
@@ -55,14 +57,20 @@ def create_app(hallmark: Hallmark, *, run_pump: bool = True) -> FastAPI:
     problems.install(app)
 
     @app.middleware("http")
-    async def access_log(request: Request, call_next):  # one structured line per request
+    async def access_log(request: Request, call_next):  # one span and one structured line per request
         started = time.perf_counter()
-        response = await call_next(request)
-        log.info(
-            "request",
-            extra={"method": request.method, "path": request.url.path, "status": response.status_code,
-                   "ms": round((time.perf_counter() - started) * 1000, 1)},
-        )
+        parent = propagate.extract(dict(request.headers))
+        with telemetry.tracer.start_as_current_span(
+            f"HTTP {request.method}", context=parent, kind=trace.SpanKind.SERVER,
+            attributes={"http.request.method": request.method, "url.path": request.url.path},
+        ) as span:
+            response = await call_next(request)
+            span.set_attribute("http.response.status_code", response.status_code)
+            log.info(
+                "request",
+                extra={"method": request.method, "path": request.url.path, "status": response.status_code,
+                       "ms": round((time.perf_counter() - started) * 1000, 1)},
+            )
         return response
 
     # Grouped as the services are deployed apart (API.md ports 8001-8005): one OpenAPI each.

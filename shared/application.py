@@ -25,6 +25,7 @@ from eventsourcing.persistence import (
     Transcoding,
 )
 
+from shared import telemetry
 from shared.clock import Clock
 from shared.errors import ConcurrentModification, DomainError, NotFound
 from shared.idempotency import IdempotencyKey, IdempotencyRecord
@@ -142,6 +143,11 @@ class ServiceApplication(Application):
     # -- commands -----------------------------------------------------------------------------
 
     def execute(self, command: Callable[[], Outcome], idempotency: IdempotencyKey | None = None) -> Outcome:
+        use_case = command.__qualname__.split(".")[-3] if command.__qualname__.count(".") >= 2 else command.__qualname__
+        with telemetry.span(f"{self.name}.{use_case}", **{"hallmark.service": self.name}):
+            return self._execute(command, idempotency)
+
+    def _execute(self, command: Callable[[], Outcome], idempotency: IdempotencyKey | None) -> Outcome:
         self.synchronise()
         for _ in range(ATTEMPTS):
             if idempotency is not None:
@@ -188,6 +194,13 @@ class ServiceApplication(Application):
 
     def process(self, message: Message, policy: Policy) -> bool:
         """Apply a policy to one message exactly once. Returns False if it was already applied."""
+        with telemetry.span(f"{self.name} process {message.type}", **{
+            "messaging.message.id": message.id, "hallmark.stream": message.stream,
+            "hallmark.position": message.position,
+        }):
+            return self._process(message, policy)
+
+    def _process(self, message: Message, policy: Policy) -> bool:
         for _ in range(ATTEMPTS):
             done = self.position(message.stream)
             if done is not None and message.position <= done:

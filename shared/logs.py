@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 
+from shared.telemetry import current_trace_id
+
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
@@ -17,6 +19,9 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         line.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
+        trace_id = current_trace_id()
+        if trace_id:
+            line["trace_id"] = trace_id
         if record.exc_info:
             line["error"] = self.formatException(record.exc_info)
         return json.dumps(line, default=str)
