@@ -128,7 +128,8 @@ def create_app(hallmark: Hallmark, *, run_pump: bool = True) -> FastAPI:
                     checks[f"consumer:{consumer.name}"] = f"failing: {consumer.health.last_error}"
                 elif consumer.health.parked:
                     checks[f"consumer:{consumer.name}"] = f"parked {consumer.health.parked} message(s)"
-                consumers[consumer.name] = {"applied": consumer.health.applied, "parked": consumer.health.parked}
+                consumers[consumer.name] = {"applied": consumer.health.applied, "parked": consumer.health.parked,
+                                            "lag": consumer.lag()}
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks, "consumers": consumers},
                             status_code=200 if ready else 503)

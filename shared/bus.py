@@ -101,11 +101,10 @@ class Consumer:
         self.park_after_seconds = park_after_seconds
         self._failures: dict[str, tuple[int, float]] = {}  # message id -> (failures, first failure)
         self.retry_at = 0.0  # back off while failing
+        self.failing_since: float | None = None
 
     def reset(self) -> None:
         self._cursor.clear()
-
-    failing_since: float | None = None
 
     def back_off(self) -> None:
         """Retry a failing consumer after 0.5 s, doubling up to 15 s."""
@@ -155,13 +154,15 @@ class Consumer:
         return applied
 
     def lag(self) -> int:
+        """How many notifications the consumer has still to read (published or not)."""
         behind = 0
         for feed in self.feeds:
             head = getattr(feed, "head", None)
             if head is None:
                 continue
             for stream in feed.streams():
-                behind += max(0, head(stream) - (self._after(stream) or 0))
+                done = self._cursor[stream] if stream in self._cursor else self.target.position(stream)
+                behind += max(0, head(stream) - (done or 0))
         return behind
 
 
