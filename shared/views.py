@@ -144,10 +144,15 @@ class View:
 
     name: str
     tables: tuple[str, ...] = ()
+    # Raise when the tables or what handle() writes change: the view is then dropped at start-up and
+    # rebuilt from the event stores by its consumer, so an upgrade never serves a stale shape.
+    version = 1
 
     def __init__(self, db: ViewDatabase) -> None:
         self.db = db
         self.create()
+        if self._stored_version() != self.version:
+            self.drop()
 
     def schema(self) -> list[str]:  # pragma: no cover - interface
         raise NotImplementedError
@@ -164,8 +169,15 @@ class View:
                 "(view TEXT NOT NULL, message_id TEXT NOT NULL, stream TEXT NOT NULL, position BIGINT NOT NULL, "
                 "type TEXT NOT NULL, error TEXT NOT NULL, PRIMARY KEY (view, message_id))"
             )
+            c.execute("CREATE TABLE IF NOT EXISTS view_versions (view TEXT PRIMARY KEY, version INTEGER NOT NULL)")
             for statement in self.schema():
                 c.execute(statement)
+
+    def _stored_version(self) -> int | None:
+        with self.db.transaction() as c:
+            c.execute("SELECT version FROM view_versions WHERE view = ?", (self.name,))
+            row = c.fetchone()
+        return None if row is None else int(row[0])
 
     def drop(self) -> None:
         with self.db.transaction() as c:
@@ -173,6 +185,8 @@ class View:
                 c.execute(f"DROP TABLE IF EXISTS {table}")
             c.execute("DELETE FROM view_positions WHERE view = ?", (self.name,))
             c.execute("DELETE FROM view_parked_messages WHERE view = ?", (self.name,))
+            c.execute("DELETE FROM view_versions WHERE view = ?", (self.name,))
+            c.execute("INSERT INTO view_versions (view, version) VALUES (?, ?)", (self.name, self.version))
         self.create()
 
     def position(self, stream: str) -> int | None:

@@ -7,7 +7,14 @@ from typing import Annotated, Callable, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from services.projections.certificates import CertificateView, decode_cursor, encode_cursor, public_view, validity_on
+from services.projections.certificates import (
+    CertificateView,
+    attention,
+    decode_cursor,
+    encode_cursor,
+    public_view,
+    validity_on,
+)
 from services.projections.impartiality import impartiality
 from services.projections.trail import TrailView
 from shared.errors import InvalidCommand, NotFound
@@ -26,16 +33,18 @@ def certificates_router(view: CertificateView) -> APIRouter:
         holder: Annotated[str | None, Query(max_length=200)] = None,
         status: Status | None = None,
         scheme: str | None = None,
+        needs_attention: Annotated[bool, Query(description="only certificates with an action due")] = False,
     ) -> dict:
-        items = view.search(application_id=application_id, holder=holder, status=status, scheme=scheme, limit=500)
-        return {"items": items}
+        items = view.search(application_id=application_id, holder=holder, status=status, scheme=scheme,
+                            needs_attention=needs_attention, limit=500)
+        return {"items": [{**doc, "attention": attention(doc)} for doc in items]}
 
     @api.get("/v1/certificates/{number}")
     def get_certificate(number: str, actor: Annotated[Actor, Depends(require(*STAFF))]) -> dict:
         doc = view.get(number)
         if doc is None:
             raise NotFound(f"Certificate {number} does not exist (or is not yet in the directory)")
-        return doc
+        return {**doc, "attention": attention(doc)}
 
     @api.get("/public/v1/certificates/{number}")
     def public_certificate(

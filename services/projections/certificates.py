@@ -51,6 +51,18 @@ def validity_on(doc: dict[str, Any], day: date) -> dict[str, Any]:
     return {"date": iso, "valid": valid, "status": status or "not yet certified", "revision": revision and revision["revision"]}
 
 
+def attention(doc: dict[str, Any]) -> list[str]:
+    """What a registry officer must act on for this certificate."""
+    reasons = []
+    if doc.get("withdrawal_proposed"):
+        reasons.append("suspended beyond the scheme's maximum: a withdrawal decision is due (R6)")
+    if doc.get("suspension_proposed"):
+        reasons.append(f"surveillance overdue since {doc.get('surveillance_due')}: a suspension decision is proposed")
+    if doc.get("unapplied_decisions"):
+        reasons.append("a decision could not be applied to this certificate")
+    return reasons
+
+
 def _literal(text: str) -> str:
     """Escape LIKE's wildcards so a search for '50%' finds '50%', not everything."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -65,13 +77,14 @@ def _search_text(doc: dict[str, Any]) -> str:
 class CertificateView(View):
     name = "certificates"
     tables = ("certificates",)
+    version = 2
 
     def schema(self) -> list[str]:
         return [
             "CREATE TABLE IF NOT EXISTS certificates ("
             " number TEXT PRIMARY KEY, application_id TEXT NOT NULL, holder TEXT NOT NULL, status TEXT NOT NULL,"
             " scheme TEXT NOT NULL, mark TEXT NOT NULL, quick_code TEXT NOT NULL UNIQUE, search TEXT NOT NULL,"
-            " doc TEXT NOT NULL)",
+            " attention INTEGER NOT NULL DEFAULT 0, doc TEXT NOT NULL)",
             "CREATE INDEX IF NOT EXISTS certificates_application ON certificates (application_id)",
             "CREATE INDEX IF NOT EXISTS certificates_status ON certificates (status)",
         ]
@@ -169,17 +182,17 @@ class CertificateView(View):
     def _write(self, c: Cursor, doc: dict[str, Any], insert: bool) -> None:
         holder = f"{doc['holder']['name']} {doc['holder']['registration_number']}".casefold()
         values = (doc["application_id"], holder, doc["status"], doc["scheme"], doc["mark"],
-                  doc["quick_code"], _search_text(doc), json.dumps(doc, sort_keys=True))
+                  doc["quick_code"], _search_text(doc), int(bool(attention(doc))), json.dumps(doc, sort_keys=True))
         if insert:
             c.execute(
-                "INSERT INTO certificates (application_id, holder, status, scheme, mark, quick_code, search, doc, number)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO certificates (application_id, holder, status, scheme, mark, quick_code, search,"
+                " attention, doc, number) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (*values, doc["number"]),
             )
         else:
             c.execute(
                 "UPDATE certificates SET application_id = ?, holder = ?, status = ?, scheme = ?, mark = ?,"
-                " quick_code = ?, search = ?, doc = ? WHERE number = ?",
+                " quick_code = ?, search = ?, attention = ?, doc = ? WHERE number = ?",
                 (*values, doc["number"]),
             )
 
@@ -203,9 +216,11 @@ class CertificateView(View):
     def search(
         self, *, application_id: str | None = None, holder: str | None = None, status: str | None = None,
         scheme: str | None = None, mark: str | None = None, q: str | None = None, after: str | None = None,
-        limit: int = 100,
+        needs_attention: bool = False, limit: int = 100,
     ) -> list[dict[str, Any]]:
         where, params = [], []
+        if needs_attention:
+            where.append("attention = 1")
         for column, value in (("application_id", application_id), ("status", status), ("scheme", scheme),
                               ("mark", mark)):
             if value:

@@ -128,6 +128,9 @@ def test_r6_overdue_suspension_is_flagged_for_withdrawal(api, hallmark):
     hallmark.settle()
     cert = api.get(f"/v1/certificates/{file.certificate}", *File.ADMIN).json()
     assert cert["withdrawal_proposed"] is True and cert["status"] == "suspended"
+    assert "withdrawal decision is due" in cert["attention"][0]
+    worklist = api.get("/v1/certificates", *File.ADMIN, needs_attention="true").json()["items"]
+    assert [c["number"] for c in worklist] == [file.certificate]
 
 
 def test_r5_certificate_expires_after_validity_and_is_then_never_suspended(api, hallmark):
