@@ -16,7 +16,7 @@ from shared.views import Cursor, View
 
 PUBLIC_FIELDS = (
     "number", "revision", "status", "status_since", "scheme", "mark", "scope", "valid_from", "valid_until",
-    "quick_code",
+    "quick_code", "documents", "transitions",
 )
 
 
@@ -51,6 +51,12 @@ def validity_on(doc: dict[str, Any], day: date) -> dict[str, Any]:
     return {"date": iso, "valid": valid, "status": status or "not yet certified", "revision": revision and revision["revision"]}
 
 
+def _pending(transitions: list[dict[str, Any]], documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The transitions a certificate still has to make, given the documents it now refers to."""
+    now = {(d["kind"], d["ref"]): d["version"] for d in documents}
+    return [t for t in transitions if now.get((t["kind"], t["ref"])) != t["to_version"]]
+
+
 def attention(doc: dict[str, Any]) -> list[str]:
     """What a registry officer must act on for this certificate."""
     reasons = []
@@ -60,6 +66,9 @@ def attention(doc: dict[str, Any]) -> list[str]:
         reasons.append(f"surveillance overdue since {doc.get('surveillance_due')}: a suspension decision is proposed")
     if doc.get("unapplied_decisions"):
         reasons.append("a decision could not be applied to this certificate")
+    for t in doc.get("transitions", []):
+        reasons.append(f"transition from {t['kind']} {t['ref']} {t['from_version']} to {t['to_version']}"
+                       f" due by {t['deadline'] or 'the date the scheme sets'}")
     return reasons
 
 
@@ -77,7 +86,7 @@ def _search_text(doc: dict[str, Any]) -> str:
 class CertificateView(View):
     name = "certificates"
     tables = ("certificates",)
-    version = 2
+    version = 3
 
     def schema(self) -> list[str]:
         return [
@@ -92,6 +101,9 @@ class CertificateView(View):
     # -- writing ----------------------------------------------------------------------------------
 
     def handle(self, c: Cursor, message: Message) -> None:
+        if message.type == "Scheme.DocumentVersionPublished":
+            self._transition(c, message.data["code"], message.data["document"])
+            return
         if message.aggregate != "Certificate":
             return
         data, at = message.data, message.time.isoformat()
@@ -116,6 +128,7 @@ class CertificateView(View):
                 "suspension_proposed": False,
                 "surveillance_due": data["surveillance_due"],
                 "unapplied_decisions": [],
+                "transitions": [],
                 "last_maintained": None,
                 "history": [
                     {"status": "active", "at": at, "effective_from": data["valid_from"], "revision": 1,
@@ -147,6 +160,8 @@ class CertificateView(View):
                 {"status": "superseded", "at": at, "effective_from": data["effective_from"],
                  "revision": old["revision"], "decision_id": data["decision_id"]}
             )
+            doc["documents"] = data["documents"]
+            doc["transitions"] = _pending(doc["transitions"], data["documents"])
             doc.update(revision=data["revision"], scope=data["scope"], valid_until=data["valid_until"],
                        status="active", status_since=data["effective_from"], withdrawal_proposed=False,
                        suspension_proposed=False, surveillance_due=data["surveillance_due"])
@@ -173,6 +188,24 @@ class CertificateView(View):
         else:
             return
         self._write(c, doc, insert=False)
+
+    def _transition(self, c: Cursor, scheme: str, document: dict[str, Any]) -> None:
+        """7.10: a new TRA/PTV version gives the scheme's certificates on an older one a transition deadline."""
+        c.execute("SELECT doc FROM certificates WHERE scheme = ? AND status IN ('active', 'suspended')", (scheme,))
+        for (text,) in c.fetchall():
+            doc = json.loads(text)
+            current = next((d for d in doc["documents"]
+                            if d["kind"] == document["kind"] and d["ref"] == document["ref"]), None)
+            if current is None or current["version"] == document["version"]:
+                continue
+            doc["transitions"] = [t for t in doc["transitions"]
+                                  if (t["kind"], t["ref"]) != (document["kind"], document["ref"])]
+            doc["transitions"].append({
+                "kind": document["kind"], "ref": document["ref"], "from_version": current["version"],
+                "to_version": document["version"], "effective_from": document["effective_from"],
+                "deadline": document.get("transition_deadline"),
+            })
+            self._write(c, doc, insert=False)
 
     def _read(self, c: Cursor, number: str) -> dict[str, Any] | None:
         c.execute("SELECT doc FROM certificates WHERE number = ?", (number,))

@@ -208,11 +208,13 @@ class Certificate(Aggregate):
 
     def revise(
         self, *, outcome: str, decision_id: str, effective_from: date, scope: str | None, valid_until: date | None,
-        actor: str, reason: str,
+        actor: str, reason: str, documents: list[dict[str, Any]] | None = None,
     ) -> None:
-        """A scope change or renewal: the current revision is superseded by the next, which is active."""
+        """A scope change or renewal: the current revision is superseded by the next, which is active and
+        refers to the scheme's documents in force (ending any transition to a new TRA/PTV version)."""
         check_outcome(outcome, self.status, self.number)
         self._revised(
+            documents=documents if documents is not None else self.documents,
             number=self.number,
             revision=self.revision + 1,
             superseded_revision=self.revision,
@@ -228,8 +230,9 @@ class Certificate(Aggregate):
     @event("Revised")
     def _revised(
         self, number: str, revision: int, superseded_revision: int, decision_id: str, effective_from: date, scope: str,
-        valid_until: date, surveillance_due: date, actor: str, reason: str,
+        valid_until: date, surveillance_due: date, documents: list[dict[str, Any]], actor: str, reason: str,
     ) -> None:
+        self.documents = documents
         self.surveillance_due = surveillance_due
         self.suspension_proposed = False
         self.revision = revision

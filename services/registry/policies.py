@@ -32,10 +32,11 @@ def on_decision(registry: Registry):
                 certificate.change_status(status=OUTCOME_STATUS[outcome], reason=reason, **common)
             elif outcome in REVISIONS:
                 valid_until = None
+                scheme = registry.scheme(certificate.scheme)
                 if outcome == "renew":
-                    scheme = registry.scheme(certificate.scheme)
                     valid_until = registry_valid_until(certificate.valid_until, effective_from, scheme.validity_months)
-                certificate.revise(outcome=outcome, scope=decision.get("scope"), valid_until=valid_until, reason=reason, **common)
+                certificate.revise(outcome=outcome, scope=decision.get("scope"), valid_until=valid_until,
+                                   documents=scheme.current_documents(), reason=reason, **common)
             elif outcome == "maintain":
                 certificate.maintain(reason=reason, **common)
         except DomainError as refused:

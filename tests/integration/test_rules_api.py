@@ -169,6 +169,23 @@ def test_overdue_surveillance_is_visible_and_proposes_suspension(api, hallmark):
     assert cert["suspension_proposed"] is False and cert["surveillance_due"] > due
 
 
+def test_new_document_version_sets_a_transition_deadline_until_renewal(api):
+    file = File(api).granted()
+    published = api.post(f"/v1/schemes/{file.scheme}/documents", {
+        "kind": "PTV", "ref": "PTV 21-601", "version": "3.0", "effective_from": TODAY.isoformat(),
+        "transition_deadline": (TODAY + timedelta(days=180)).isoformat()}, *File.ADMIN)
+    assert published.status_code == 201, published.text
+    cert = api.get(f"/v1/certificates/{file.certificate}", *File.ADMIN).json()
+    assert cert["transitions"] == [{"kind": "PTV", "ref": "PTV 21-601", "from_version": "2.0", "to_version": "3.0",
+                                    "effective_from": TODAY.isoformat(),
+                                    "deadline": (TODAY + timedelta(days=180)).isoformat()}]
+    assert any("transition" in reason for reason in cert["attention"])
+    assert api.get(f"/public/v1/certificates/{file.certificate}").json()["transitions"] == cert["transitions"]
+    file.ok(file.decide("renew"), 201)  # the renewal evaluates against the documents in force
+    cert = api.get(f"/v1/certificates/{file.certificate}", *File.ADMIN).json()
+    assert cert["transitions"] == [] and {"PTV 21-601": "3.0"}.items() <= {d["ref"]: d["version"] for d in cert["documents"]}.items()
+
+
 def test_r7_numbers_and_quick_codes_are_unique(api):
     numbers, codes = set(), set()
     for _ in range(3):
