@@ -25,10 +25,7 @@ ON_CERTIFICATE = ("maintain", "suspend", "restore", "withdraw", "renew", "extend
 OUTCOMES = ON_APPLICATION + ON_CERTIFICATE
 NEEDS_BASIS = frozenset({"grant", "renew", "extend_scope"})  # an evaluation must support them
 NEEDS_NO_OPEN_MAJOR = frozenset({"grant", "renew", "restore", "extend_scope"})  # R4 (and no wider scope)
-# A change of certificate status takes effect when decided (and the holder is notified of it); grants,
-# renewals and scope changes may take effect later, within this horizon.
-TAKE_EFFECT_WHEN_DECIDED = frozenset(OUTCOME_STATUS) | {"maintain"}
-EFFECTIVE_HORIZON_DAYS = 2 * 366
+
 NEEDS_SCOPE = frozenset({"extend_scope", "reduce_scope"})
 APPEALABLE = frozenset({"refuse", "suspend", "withdraw", "reduce_scope"})
 
@@ -50,6 +47,7 @@ class CertificationFile(Aggregate):
         self.evaluators: dict[str, list[str]] = {}  # person -> audit ids
         self.open_majors: dict[str, str] = {}  # finding id -> audit id
         self.certificates: dict[str, str] = {}  # number -> status (as decided or as issued)
+        self.valid_until: dict[str, str] = {}  # number -> last valid day (ISO)
         self.decided: list[dict[str, Any]] = []
         self.pending_grant = False
 
@@ -92,6 +90,10 @@ class CertificationFile(Aggregate):
         self.certificates[number] = status
         self.pending_grant = False
 
+    @event("ValidityNoted")
+    def note_validity(self, number: str, valid_until: str) -> None:
+        self.valid_until[number] = valid_until
+
     # -- rules ----------------------------------------------------------------------------------
 
     def involved_in_evaluation(self, person: str) -> list[str]:
@@ -131,11 +133,12 @@ class CertificationFile(Aggregate):
             raise EffectiveDateBeforeDecision(
                 f"effective_from {effective_from} is before the decision date {today}"
             )
-        if outcome in TAKE_EFFECT_WHEN_DECIDED and effective_from != today:
-            raise InvalidCommand(f"A {outcome} decision takes effect on the decision date ({today}), not {effective_from}")
-        if (effective_from - today).days > EFFECTIVE_HORIZON_DAYS:
+        if effective_from > today:
+            # The registry applies a decision when it receives it, so the directory never shows a status,
+            # scope or validity before it holds (ADR 0005): take the decision on the day it is to apply.
             raise InvalidCommand(
-                f"effective_from {effective_from} is more than two years after the decision date {today}"
+                f"A decision takes effect on the decision date ({today}); effective_from {effective_from} is later. "
+                "Take the decision on the day it is to apply"
             )
         if outcome in ON_APPLICATION:
             if self.application_status != "accepted":
@@ -151,6 +154,9 @@ class CertificationFile(Aggregate):
             current = self.certificates.get(certificate_number)
             if current is None:
                 raise NotYetKnown(f"Certificate {certificate_number} is not known to decisions yet; retry shortly")
+            last_day = self.valid_until.get(certificate_number)
+            if last_day and today.isoformat() > last_day and current in ("active", "suspended"):
+                raise InvalidTransition(f"Certificate {certificate_number} expired after {last_day}; it is not revived")
             check_outcome(outcome, current, certificate_number)
         for audit_id in basis:
             audit = self.audits.get(audit_id)

@@ -27,6 +27,9 @@ def on_decision(registry: Registry):
         effective_from = date.fromisoformat(decision["effective_from"])
         common = {"decision_id": message.subject, "effective_from": effective_from, "actor": decision["actor"]}
         reason = f"{outcome} by decision {message.subject}"
+        # A certificate past its validity expires before any decision is applied to it, even if the
+        # periodic sweep has not reached it yet.
+        certificate.expire(today=registry.clock.today(), actor="hallmark:registry")
         try:
             if outcome in OUTCOME_STATUS:
                 certificate.change_status(status=OUTCOME_STATUS[outcome], reason=reason, **common)

@@ -243,10 +243,8 @@ def test_r10_every_event_names_actor_time_and_reason(api, hallmark):
 
 
 def test_public_validity_on_a_date(api):
-    file = File(api).evaluated()
-    start = TODAY + timedelta(days=10)
-    file.ok(file.decide("grant", effective_from=start.isoformat()), 201)
-    file.certificate = api.get("/v1/certificates", *File.ADMIN, application_id=file.application_id).json()["items"][0]["number"]
+    file = File(api).granted()
+    start = TODAY
 
     def valid_on(day):
         return api.get(f"/public/v1/certificates/{file.certificate}", on=day.isoformat()).json()["valid_on"]
@@ -257,13 +255,13 @@ def test_public_validity_on_a_date(api):
     assert valid_on(add_months(start, 36) + timedelta(days=1))["valid"] is False
 
 
-def test_status_changes_take_effect_when_decided_and_within_a_horizon(api):
+def test_decisions_take_effect_when_taken(api):
     file = File(api).granted()
-    later = file.decide("suspend", effective_from=(TODAY + timedelta(days=10)).isoformat())
-    assert later.status_code == 422
-    assert api.get(f"/public/v1/certificates/{file.certificate}").json()["status"] == "active"
-    far = File(api).evaluated().decide("grant", effective_from=(TODAY + timedelta(days=3 * 366)).isoformat())
-    assert far.status_code == 422 and "two years" in far.json()["detail"]
+    for outcome, extra in (("suspend", {}), ("extend_scope", {"scope": "Kerbs and gutters"}), ("renew", {})):
+        later = file.decide(outcome, effective_from=(TODAY + timedelta(days=10)).isoformat(), **extra)
+        assert later.status_code == 422 and "takes effect on the decision date" in later.json()["detail"]
+    cert = api.get(f"/public/v1/certificates/{file.certificate}").json()
+    assert cert["status"] == "active" and cert["revision"] == 1
     file.ok(file.decide("suspend"), 201)
     assert api.get(f"/public/v1/certificates/{file.certificate}", on=TODAY.isoformat()).json()["valid_on"] == {
         "date": TODAY.isoformat(), "valid": False, "status": "suspended", "revision": 1}
@@ -336,3 +334,16 @@ def test_information_requested_then_supplied_then_accepted(api):
     assert again.status_code == 409 and _slug(again) == "invalid-transition"
     assert file.accept()["status"] == "accepted"
     assert file.plan()["status"] == "planned"
+
+
+def test_an_expired_certificate_is_not_revived_before_the_sweep(api, hallmark):
+    file = File(api).granted()
+    cert = api.get(f"/v1/certificates/{file.certificate}", *File.ADMIN).json()
+    after = date.fromisoformat(cert["valid_until"]) + timedelta(days=1)
+    hallmark.clock.fixed_today = after
+    try:
+        renew = file.decide("renew", effective_from=after.isoformat())  # no sweep has run
+        assert renew.status_code == 409 and _slug(renew) == "invalid-transition"
+        assert "expired" in renew.json()["detail"]
+    finally:
+        hallmark.clock.fixed_today = None

@@ -117,10 +117,13 @@ def test_r3_effective_date_before_decision_date_is_refused():
     refuse_decision(file, EffectiveDateBeforeDecision, effective_from=YESTERDAY)
 
 
-@pytest.mark.parametrize("effective_from", [TODAY, TOMORROW])
-def test_r3_effective_date_on_or_after_decision_date_is_allowed(effective_from):
-    decision = decide(make_file(), effective_from=effective_from)
-    assert decision.effective_from == effective_from and decision.decided_on == TODAY
+def test_r3_effective_date_on_the_decision_date_is_allowed():
+    decision = decide(make_file(), effective_from=TODAY)
+    assert decision.effective_from == TODAY and decision.decided_on == TODAY
+
+
+def test_a_decision_takes_effect_when_taken_not_later():
+    refuse_decision(make_file(), InvalidCommand, effective_from=TOMORROW)
 
 
 def test_r3_applies_to_certificate_decisions_too():
