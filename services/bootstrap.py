@@ -111,6 +111,8 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None) -> H
     consumers = [
         Consumer("applications<-registry", [feeds["registry"]],
                  PolicyTarget(applications, applications_policies.on_registry(applications))),
+        Consumer("applications<-decisions", [feeds["decisions"]],
+                 PolicyTarget(applications, applications_policies.on_decisions(applications))),
         Consumer("audits<-applications", [feeds["applications"]],
                  PolicyTarget(audits, audits_policies.on_applications(audits))),
         Consumer("audits<-registry", [feeds["registry"]], PolicyTarget(audits, audits_policies.on_registry(audits))),

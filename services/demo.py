@@ -170,7 +170,7 @@ def _demo(api: Client, base: str) -> int:
             f"{entry['actor']:<16} {entry['reason'][:60]}")
     evidence = api.call("GET", "/v1/trail/impartiality", "assessor", certificate_number=number)
     for name, rule in evidence["rules"].items():
-        say(f"{'held' if rule['held'] else 'BREACHED'}: {name} ({len(rule['checks'])} checks, facts included)")
+        say(f"{name} {'held' if rule['held'] else 'BREACHED'}: {rule['title']} ({len(rule['checks'])} checks)")
     verify = api.call("GET", "/v1/trail/verify", "assessor")
     say(f"trail hash chains recomputed from the event stores: {'intact' if verify['ok'] else 'MISMATCH'}")
     print(f"\nDone. Browse {base}/docs, or look the certificate up: {base}/public/v1/certificates/{number}")

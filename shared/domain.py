@@ -82,3 +82,9 @@ class FileLink(Aggregate):
         self.kind = kind
         self.key = key
         self.application_id = application_id
+        self.status: str | None = None
+
+    @event("StatusLearnt")
+    def learn_status(self, status: str) -> None:
+        """The linked record's current status (a certificate's), where the service needs it."""
+        self.status = status

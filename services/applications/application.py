@@ -6,7 +6,7 @@ from typing import Any
 
 from services.applications.domain import Application, KnownScheme
 from shared.application import Outcome, ServiceApplication
-from shared.errors import NotPermitted, NotYetKnown
+from shared.errors import NotFound, NotPermitted, NotYetKnown
 from shared.idempotency import IdempotencyKey
 
 
@@ -53,6 +53,12 @@ class Applications(ServiceApplication):
 
     def application(self, application_id: str) -> Application:
         return self.load_as(Application, application_id)
+
+    def find_application(self, application_id: str) -> Application | None:
+        try:
+            return self.application(application_id)
+        except NotFound:
+            return None
 
     def read(self, application_id: str, actor: str, staff: bool) -> dict[str, Any]:
         application = self.application(application_id)

@@ -77,6 +77,11 @@ class Application(Aggregate):
     def _information_supplied(self, note: str, actor: str, reason: str) -> None:
         self.status = "submitted"
 
+    @event("Decided")
+    def note_decision(self, outcome: str, decision_id: str, actor: str, reason: str) -> None:
+        """The certification decision on this application (learnt from decisions): it is closed."""
+        self.status = {"grant": "granted", "refuse": "refused"}[outcome]
+
     def withdraw(self, *, reason: str, actor: str, on_behalf_of_applicant: bool) -> None:
         if on_behalf_of_applicant and not same_person(actor, self.submitted_by):
             raise NotPermitted("Only the applicant who submitted it, or an applications officer, withdraws it")

@@ -9,6 +9,20 @@ from services.applications.domain import KnownScheme
 from shared.messages import Message
 
 
+def on_decisions(applications: Applications):
+    def policy(message: Message) -> Iterable[Any]:
+        if message.type != "Decision.Recorded" or message.data["outcome"] not in ("grant", "refuse"):
+            return []
+        application = applications.find_application(message.data["application_id"])
+        if application is None or application.status in ("granted", "refused"):
+            return []
+        application.note_decision(outcome=message.data["outcome"], decision_id=message.subject,
+                                  actor=message.actor, reason=f"{message.data['outcome']} by decision {message.subject}")
+        return [application]
+
+    return policy
+
+
 def on_registry(applications: Applications):
     def policy(message: Message) -> Iterable[Any]:
         if message.type == "Scheme.Registered":

@@ -46,6 +46,8 @@ class Audits(ServiceApplication):
                     f"Certificate {certificate_number} is not known to audits yet; if it was just issued, "
                     "retry shortly, otherwise check the number"
                 )
+            if link.status not in (None, "active", "suspended"):
+                raise InvalidTransition(f"Certificate {certificate_number} is {link.status}; it is no longer audited")
             if application_id and application_id != link.application_id:
                 raise InvalidCommand(f"Certificate {certificate_number} does not belong to application {application_id}")
             application_id = link.application_id

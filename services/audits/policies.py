@@ -40,12 +40,19 @@ def on_applications(audits: Audits):
 
 def on_registry(audits: Audits):
     def policy(message: Message) -> Iterable[Any]:
+        if message.type == "Certificate.StatusChanged":
+            link = audits.find(FileLink.create_id("certificate", message.data["number"]))
+            if link is None:
+                return []
+            link.learn_status(message.data["status"])
+            return [link]
         if message.type != "Certificate.Issued":
             return []
         number, application_id = message.data["number"], message.data["application_id"]
-        changed: list[Any] = []
-        if audits.find(FileLink.create_id("certificate", number)) is None:
-            changed.append(FileLink(kind="certificate", key=number, application_id=application_id))
-        return changed
+        if audits.find(FileLink.create_id("certificate", number)) is not None:
+            return []
+        link = FileLink(kind="certificate", key=number, application_id=application_id)
+        link.learn_status("active")
+        return [link]
 
     return policy

@@ -9,7 +9,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from shared.certificate_states import OUTCOME_STATUS, REVISIONS, check_outcome
-from shared.domain import advisers_within_cooling_off, natural_id, same_person
+from shared.domain import advisers_within_cooling_off, natural_id, person_key, same_person
 from shared.errors import (
     ConflictOfInterest,
     EffectiveDateBeforeDecision,
@@ -248,6 +248,8 @@ class Appeal(Aggregate):
             raise InvalidTransition(f"Appeal {self.id} is already {self.status}")
         if not committee:
             raise InvalidCommand("An appeal is decided by a committee of at least one member")
+        if len({person_key(member) for member in committee}) != len(committee):
+            raise InvalidCommand("The appeal committee names the same person more than once")
         for member in committee:
             if any(same_person(member, person) for person in self.involved):
                 raise SeparationOfDuties(

@@ -64,15 +64,15 @@ def impartiality(entries: list[dict[str, Any]]) -> dict[str, Any]:
                            "held": not any(same_person(member, p) for p in involved if p)})
                 check_r2(member, "appeal committee", entry)
 
-    def rule(checks: list[dict[str, Any]]) -> dict[str, Any]:
-        return {"held": all(c["held"] for c in checks), "checks": checks}
+    def rule(title: str, checks: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"title": title, "held": all(c["held"] for c in checks), "checks": checks}
 
     return {
         "declared_consultancy": consultancy,
         "participants": participants,
         "rules": {
-            "R1 reviewer and decider took no part in the evaluation": rule(r1),
-            "R2 nobody who advised the client in the last two years took part": rule(r2),
-            "R8 appeals decided by people not involved": rule(r8),
+            "R1": rule("the decision maker, who reviews the file and decides, took no part in its evaluation", r1),
+            "R2": rule("nobody who advised the client in the two years before took part", r2),
+            "R8": rule("appeals were decided by people not involved in the contested decision", r8),
         },
     }

@@ -62,9 +62,9 @@ def test_full_lifecycle_with_every_rule_on_the_way(api):
     evidence = file.ok(api.get("/v1/trail/impartiality", *("Asha Assessor", "assessor"), certificate_number=number))
     rules = evidence["rules"]
     assert all(rule["held"] for rule in rules.values()), rules
-    r1 = rules["R1 reviewer and decider took no part in the evaluation"]["checks"]
+    r1 = rules["R1"]["checks"]
     assert [c["decider"] for c in r1] == ["Dirk Decider", "Dirk Decider"] and "Luc Lead" in r1[0]["evaluators_then"]
-    r2 = rules["R2 nobody who advised the client in the last two years took part"]["checks"]
+    r2 = rules["R2"]["checks"]
     assert {c["person"] for c in r2} == {"Olivia Officer", "Luc Lead", "Dirk Decider"}
     assert all(c["declared_advisers_then"] == ["Carla Consult"] for c in r2)
     # the refused commands recorded nothing

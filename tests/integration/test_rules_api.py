@@ -212,7 +212,7 @@ def test_r8_appeal_committee_excludes_those_involved(api):
                               "outcome": "dismissed", "rationale": "Suspension well founded"}, *File.ADMIN)
     assert decided.status_code == 200 and decided.json()["status"] == "decided"
     evidence = api.get("/v1/trail/impartiality", "Asha", "assessor", application_id=file.application_id).json()
-    r8 = evidence["rules"]["R8 appeals decided by people not involved"]
+    r8 = evidence["rules"]["R8"]
     assert r8["held"] and len(r8["checks"]) == 4
     assert "Dirk Decider" in r8["checks"][0]["involved_in_contested_decision"]
 
@@ -347,3 +347,25 @@ def test_an_expired_certificate_is_not_revived_before_the_sweep(api, hallmark):
         assert "expired" in renew.json()["detail"]
     finally:
         hallmark.clock.fixed_today = None
+
+
+def test_a_granted_application_is_closed_and_an_ended_certificate_is_not_audited(api):
+    file = File(api).granted()
+    application = api.get(f"/v1/applications/{file.application_id}", *File.OFFICER).json()
+    assert application["status"] == "granted"
+    late = api.post(f"/v1/applications/{file.application_id}/withdraw", {"reason": "too late"}, *File.APPLICANT)
+    assert late.status_code == 409 and _slug(late) == "invalid-transition"
+    file.ok(file.decide("withdraw"), 201)
+    audit = api.post("/v1/audits", {"certificate_number": file.certificate, "kind": "surveillance",
+                                    "planned_start": TODAY.isoformat()}, *File.LEAD)
+    assert audit.status_code == 409 and _slug(audit) == "invalid-transition"
+
+
+def test_an_appeal_committee_names_each_person_once(api):
+    file = File(api).granted()
+    suspended = file.ok(file.decide("suspend"), 201)
+    appeal = file.ok(api.post("/v1/appeals", {"decision_id": suspended["id"], "appellant": "Betonwerk Noord NV",
+                                              "grounds": "Products conform"}, *File.ADMIN), 201)
+    twice = api.post(f"/v1/appeals/{appeal['id']}/decide", {"committee": ["Paula Public", "paula  public"],
+                                                            "outcome": "upheld", "rationale": "r"}, *File.ADMIN)
+    assert twice.status_code == 422

@@ -22,10 +22,10 @@ def test_a_decider_who_evaluated_and_an_adviser_on_the_team_show_as_breaches():
         entry("Appeal.Decided", "Ada", subject="p1", committee=["Paula", "Luc"]),
     ]
     rules = impartiality(entries)["rules"]
-    assert [c["held"] for c in rules["R1 reviewer and decider took no part in the evaluation"]["checks"]] == [False]
-    r2 = rules["R2 nobody who advised the client in the last two years took part"]
+    assert [c["held"] for c in rules["R1"]["checks"]] == [False]
+    r2 = rules["R2"]
     assert not r2["held"] and [c["person"] for c in r2["checks"] if not c["held"]] == ["carla"]
-    r8 = rules["R8 appeals decided by people not involved"]
+    r8 = rules["R8"]
     assert [c["held"] for c in r8["checks"]] == [True, False]
 
 

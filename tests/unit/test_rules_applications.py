@@ -115,3 +115,14 @@ def test_a_rejected_application_cannot_be_withdrawn(application):
     recorded(application)
     refused(application, InvalidTransition, application.withdraw,
             reason="too late", actor=APPLICANT_PERSON, on_behalf_of_applicant=True)
+
+
+@pytest.mark.parametrize("outcome,status", [("grant", "granted"), ("refuse", "refused")])
+def test_a_decided_application_is_closed_to_withdrawal_and_review(outcome, status):
+    application = make_application()
+    application.review_application(outcome="accepted", reason="complete", actor=OFFICER, today=TODAY)
+    application.note_decision(outcome=outcome, decision_id="d", actor="Dirk Decider", reason=outcome)
+    application.collect_events()
+    assert application.status == status
+    refused(application, InvalidTransition, application.withdraw, reason="too late", actor="Mieke Manufacturer",
+            on_behalf_of_applicant=True)

@@ -52,7 +52,10 @@ def whole_file() -> dict[type, list]:
     application.supply_information(note="FPC manual rev 4", actor="Mieke Manufacturer", on_behalf_of_applicant=True)
     application.review_application(outcome="accepted", reason="complete", actor=OFFICER, today=TODAY)
     application.withdraw(reason="plant closing", actor="Mieke Manufacturer", on_behalf_of_applicant=True)
-    events[Application] = application.collect_events()
+    granted = make_application()
+    granted.review_application(outcome="accepted", reason="complete", actor=OFFICER, today=TODAY)
+    granted.note_decision(outcome="grant", decision_id="d-g", actor=DECIDER, reason="grant by decision d-g")
+    events[Application] = application.collect_events() + granted.collect_events()
 
     audit = make_audit()
     audit.assign(person=LEAD, role="lead_auditor", declaration=independent(), consultancy=consultancy(), today=TODAY,
