@@ -40,6 +40,7 @@ def appeal_view(appeal: Appeal) -> dict[str, Any]:
         "decision_id": appeal.decision_id,
         "application_id": appeal.application_id,
         "contested_outcome": appeal.contested_outcome,
+        "certificate_number": appeal.certificate_number,
         "appellant": appeal.appellant,
         "grounds": appeal.grounds,
         "committee": appeal.committee,
@@ -136,6 +137,7 @@ class Decisions(ServiceApplication):
             evaluators = list(file.evaluators) if file else []
             appeal = Appeal(
                 decision_id=str(contested.id),
+                certificate_number=contested.certificate_number,
                 application_id=contested.application_id,
                 contested_outcome=contested.outcome,
                 involved=[contested.decided_by, *evaluators],
@@ -159,6 +161,10 @@ class Decisions(ServiceApplication):
                 committee=request["committee"], outcome=request["outcome"], rationale=request["rationale"],
                 advisers=advisers, actor=actor,
             )
-            return Outcome(200, appeal_view(appeal), [appeal])
+            changed: list[Any] = [appeal]
+            if file is not None and appeal.outcome == "upheld" and appeal.contested_outcome == "refuse":
+                file.reopen(decision_id=appeal.decision_id, appeal_id=str(appeal.id), actor=actor)
+                changed.append(file)
+            return Outcome(200, appeal_view(appeal), changed)
 
         return self.execute(command, idempotency)

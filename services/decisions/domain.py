@@ -178,6 +178,15 @@ class CertificationFile(Aggregate):
         self._taken(decision_id=decision_id, outcome=outcome, certificate_number=certificate_number,
                     actor=actor, reason=reason)
 
+    def reopen(self, *, decision_id: str, appeal_id: str, actor: str) -> None:
+        """An upheld appeal against a refusal: the application is to be decided again."""
+        self._reopened(decision_id=decision_id, appeal_id=appeal_id, actor=actor,
+                       reason=f"appeal {appeal_id} upheld against decision {decision_id}")
+
+    @event("ReopenedOnAppeal")
+    def _reopened(self, decision_id: str, appeal_id: str, actor: str, reason: str) -> None:
+        self.decided = [d for d in self.decided if d["decision_id"] != decision_id]
+
     @event("DecisionTaken")
     def _taken(self, decision_id: str, outcome: str, certificate_number: str | None, actor: str, reason: str) -> None:
         self.decided.append({"decision_id": decision_id, "outcome": outcome, "certificate_number": certificate_number})
@@ -228,9 +237,10 @@ class Appeal(Aggregate):
     @event("Lodged")
     def __init__(
         self, *, decision_id: str, application_id: str, contested_outcome: str, involved: list[str],
-        appellant: str, grounds: str, actor: str, reason: str,
+        appellant: str, grounds: str, actor: str, reason: str, certificate_number: str | None,
     ) -> None:
         self.decision_id = decision_id
+        self.certificate_number = certificate_number
         self.application_id = application_id
         self.contested_outcome = contested_outcome
         self.involved = involved
@@ -258,10 +268,14 @@ class Appeal(Aggregate):
                 )
             if any(same_person(member, adviser) for adviser in advisers):
                 raise ConflictOfInterest(f"{member} advised the holder in the last two years")
-        self._decided(committee=committee, outcome=outcome, rationale=rationale, actor=actor, reason=rationale)
+        self._decided(committee=committee, outcome=outcome, rationale=rationale, decision_id=self.decision_id,
+                      certificate_number=self.certificate_number, actor=actor, reason=rationale)
 
     @event("Decided")
-    def _decided(self, committee: list[str], outcome: str, rationale: str, actor: str, reason: str) -> None:
+    def _decided(
+        self, committee: list[str], outcome: str, rationale: str, decision_id: str, certificate_number: str | None,
+        actor: str, reason: str,
+    ) -> None:
         self.status = "decided"
         self.committee = committee
         self.outcome = outcome

@@ -64,6 +64,9 @@ def attention(doc: dict[str, Any]) -> list[str]:
         reasons.append("suspended beyond the scheme's maximum: a withdrawal decision is due (R6)")
     if doc.get("suspension_proposed"):
         reasons.append(f"surveillance overdue since {doc.get('surveillance_due')}: a suspension decision is proposed")
+    if doc.get("appeal_upheld"):
+        reasons.append(f"appeal upheld against decision {doc['appeal_upheld']['decision_id']}: "
+                       "a corrective decision is due")
     if doc.get("unapplied_decisions"):
         reasons.append("a decision could not be applied to this certificate")
     for t in doc.get("transitions", []):
@@ -86,7 +89,7 @@ def _search_text(doc: dict[str, Any]) -> str:
 class CertificateView(View):
     name = "certificates"
     tables = ("certificates",)
-    version = 3
+    version = 4
 
     def schema(self) -> list[str]:
         return [
@@ -129,6 +132,7 @@ class CertificateView(View):
                 "surveillance_due": data["surveillance_due"],
                 "unapplied_decisions": [],
                 "transitions": [],
+                "appeal_upheld": None,
                 "last_maintained": None,
                 "history": [
                     {"status": "active", "at": at, "effective_from": data["valid_from"], "revision": 1,
@@ -148,6 +152,7 @@ class CertificateView(View):
             doc["status"] = data["status"]
             doc["status_since"] = data["effective_from"]
             doc["withdrawal_proposed"] = doc["suspension_proposed"] = False
+            doc["appeal_upheld"] = None  # a later decision is the corrective one
             doc["revisions"][-1]["status"] = data["status"]
             doc["history"].append(
                 {"status": data["status"], "at": at, "effective_from": data["effective_from"],
@@ -162,6 +167,7 @@ class CertificateView(View):
             )
             doc["documents"] = data["documents"]
             doc["transitions"] = _pending(doc["transitions"], data["documents"])
+            doc["appeal_upheld"] = None
             doc.update(revision=data["revision"], scope=data["scope"], valid_until=data["valid_until"],
                        status="active", status_since=data["effective_from"], withdrawal_proposed=False,
                        suspension_proposed=False, surveillance_due=data["surveillance_due"])
@@ -174,6 +180,8 @@ class CertificateView(View):
                 {"status": "active", "at": at, "effective_from": data["effective_from"],
                  "revision": data["revision"], "decision_id": data["decision_id"]}
             )
+        elif message.name == "AppealUpheld":
+            doc["appeal_upheld"] = {"appeal_id": data["appeal_id"], "decision_id": data["decision_id"]}
         elif message.name == "Maintained":
             doc["last_maintained"] = {"on": data["effective_from"], "decision_id": data["decision_id"]}
             doc["surveillance_due"] = data["surveillance_due"]

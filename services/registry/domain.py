@@ -189,6 +189,7 @@ class Certificate(Aggregate):
         self.surveillance_months = surveillance_months
         self.surveillance_due = surveillance_due
         self.suspension_proposed = False
+        self.appeal_upheld: dict[str, str] | None = None
 
     def change_status(self, *, status: str, decision_id: str, effective_from: date, actor: str, reason: str) -> None:
         check_transition(self.status, status, self.number)
@@ -205,6 +206,7 @@ class Certificate(Aggregate):
         self.status_since = effective_from
         self.withdrawal_proposed = False
         self.suspension_proposed = False
+        self.appeal_upheld = None
 
     def revise(
         self, *, outcome: str, decision_id: str, effective_from: date, scope: str | None, valid_until: date | None,
@@ -233,6 +235,7 @@ class Certificate(Aggregate):
         valid_until: date, surveillance_due: date, documents: list[dict[str, Any]], actor: str, reason: str,
     ) -> None:
         self.documents = documents
+        self.appeal_upheld = None
         self.surveillance_due = surveillance_due
         self.suspension_proposed = False
         self.revision = revision
@@ -301,6 +304,11 @@ class Certificate(Aggregate):
             actor=actor, reason="validity ended",
         )
         return True
+
+    @event("AppealUpheld")
+    def note_appeal_upheld(self, number: str, appeal_id: str, decision_id: str, actor: str, reason: str) -> None:
+        """An appeal against a decision on this certificate was upheld: a corrective decision is due."""
+        self.appeal_upheld = {"appeal_id": appeal_id, "decision_id": decision_id}
 
     @event("DecisionNotApplied")
     def decision_not_applied(self, number: str, decision_id: str, problem: str, actor: str, reason: str) -> None:

@@ -14,6 +14,8 @@ from shared.messages import Message
 
 def on_decision(registry: Registry):
     def policy(message: Message) -> Iterable[Any]:
+        if message.type == "Appeal.Decided":
+            return _appeal_decided(registry, message)
         if message.type != "Decision.Recorded":
             return []
         decision = message.data
@@ -52,6 +54,18 @@ def on_decision(registry: Registry):
         return [certificate]
 
     return policy
+
+
+def _appeal_decided(registry: Registry, message: Message) -> list[Any]:
+    data = message.data
+    if data["outcome"] != "upheld" or not data.get("certificate_number"):
+        return []
+    certificate = registry.certificate(data["certificate_number"])
+    certificate.note_appeal_upheld(
+        number=certificate.number, appeal_id=message.subject, decision_id=data["decision_id"], actor=message.actor,
+        reason=f"appeal {message.subject} upheld against decision {data['decision_id']}: a corrective decision is due",
+    )
+    return [certificate]
 
 
 def registry_valid_until(current_until: date, effective_from: date, validity_months: int) -> date:

@@ -211,6 +211,8 @@ def test_r8_appeal_committee_excludes_those_involved(api):
     decided = api.post(path, {"committee": ["Paula Public", "Piet Public", "Uma User", "Ugo User"],
                               "outcome": "dismissed", "rationale": "Suspension well founded"}, *File.ADMIN)
     assert decided.status_code == 200 and decided.json()["status"] == "decided"
+    cert = api.get(f"/v1/certificates/{file.certificate}", *File.ADMIN).json()
+    assert cert["appeal_upheld"] is None  # dismissed: the suspension stands, nothing is due
     evidence = api.get("/v1/trail/impartiality", "Asha", "assessor", application_id=file.application_id).json()
     r8 = evidence["rules"]["R8"]
     assert r8["held"] and len(r8["checks"]) == 4
@@ -369,3 +371,32 @@ def test_an_appeal_committee_names_each_person_once(api):
     twice = api.post(f"/v1/appeals/{appeal['id']}/decide", {"committee": ["Paula Public", "paula  public"],
                                                             "outcome": "upheld", "rationale": "r"}, *File.ADMIN)
     assert twice.status_code == 422
+
+
+def test_an_upheld_appeal_against_a_suspension_calls_for_a_corrective_decision(api):
+    file = File(api).granted()
+    suspended = file.ok(file.decide("suspend"), 201)
+    appeal = file.ok(api.post("/v1/appeals", {"decision_id": suspended["id"], "appellant": "Betonwerk Noord NV",
+                                              "grounds": "Products conform"}, *File.ADMIN), 201)
+    assert appeal["certificate_number"] == file.certificate
+    file.ok(api.post(f"/v1/appeals/{appeal['id']}/decide", {"committee": ["Paula Public", "Uma User"],
+                                                            "outcome": "upheld", "rationale": "Tests conform"},
+                     *File.ADMIN))
+    cert = api.get(f"/v1/certificates/{file.certificate}", *File.ADMIN).json()
+    assert cert["appeal_upheld"]["decision_id"] == suspended["id"]
+    assert any("appeal upheld" in reason for reason in cert["attention"])
+    file.ok(file.decide("restore"), 201)
+    cert = api.get(f"/v1/certificates/{file.certificate}", *File.ADMIN).json()
+    assert cert["status"] == "active" and cert["appeal_upheld"] is None and cert["attention"] == []
+
+
+def test_an_upheld_appeal_against_a_refusal_reopens_the_application(api):
+    file = File(api).evaluated()
+    refused = file.ok(file.decide("refuse"), 201)
+    assert file.decide("grant").status_code == 409  # decided
+    appeal = file.ok(api.post("/v1/appeals", {"decision_id": refused["id"], "appellant": "Betonwerk Noord NV",
+                                              "grounds": "Evidence overlooked"}, *File.APPLICANT), 201)
+    file.ok(api.post(f"/v1/appeals/{appeal['id']}/decide", {"committee": ["Paula Public", "Uma User"],
+                                                            "outcome": "upheld", "rationale": "Overlooked"},
+                     *File.ADMIN))
+    assert file.decide("grant", by=("Dora Other", "decision_maker")).status_code == 201

@@ -170,6 +170,7 @@ def make_decision(outcome: str = "grant", **overrides: Any) -> Decision:
 def make_appeal(involved: list[str] | None = None) -> Appeal:
     return Appeal(
         decision_id="d3c15101-0000-4000-8000-000000000009",
+        certificate_number=NUMBER,
         application_id=APPLICATION_ID,
         contested_outcome="suspend",
         involved=[DECIDER, LEAD, AUDITOR] if involved is None else involved,

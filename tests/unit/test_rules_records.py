@@ -89,6 +89,8 @@ def whole_file() -> dict[type, list]:
     certificate.change_status(status="suspended", decision_id="d-s", effective_from=TODAY, actor=DECIDER,
                               reason="suspend")
     certificate.flag_suspension_overdue(today=date(2027, 1, 1), max_suspension_months=6, actor="hallmark:registry")
+    certificate.note_appeal_upheld(number=certificate.number, appeal_id="p-1", decision_id="d-s", actor=OFFICER,
+                                   reason="appeal upheld: a corrective decision is due")
     certificate.decision_not_applied(number=certificate.number, decision_id="d-x", problem="invalid-transition",
                                      actor="hallmark:registry", reason="cannot restore")
     certificate.expire(today=date(2028, 1, 1), actor="hallmark:registry")
