@@ -79,7 +79,7 @@ def create_app(hallmark: Hallmark, *, run_pump: bool = True) -> FastAPI:
         "audits": [audits_router(hallmark.audits)],
         "decisions": [decisions_router(hallmark.decisions)],
         "registry": [registry_router(hallmark.registry), certificates_router(hallmark.certificates)],
-        "projections": [trail_router(hallmark.trail, hallmark.verify_trail)],
+        "projections": [trail_router(hallmark.trail, hallmark.verify_trail, hallmark.clock.zone)],
     }
     for routers in services.values():
         for router in routers:

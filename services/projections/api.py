@@ -2,7 +2,7 @@
 
 
 import binascii
-from datetime import date
+from datetime import date, tzinfo
 from typing import Annotated, Callable, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -41,7 +41,7 @@ def certificates_router(view: CertificateView) -> APIRouter:
 
     @api.get("/v1/certificates/{number}")
     def get_certificate(number: str, actor: Annotated[Actor, Depends(require(*STAFF))]) -> dict:
-        doc = view.get(number)
+        doc = view.get(number.strip().upper())
         if doc is None:
             raise NotFound(f"Certificate {number} does not exist (or is not yet in the directory)")
         return {**doc, "attention": attention(doc)}
@@ -50,7 +50,7 @@ def certificates_router(view: CertificateView) -> APIRouter:
     def public_certificate(
         number: str, on: Annotated[date | None, Query(description="Was it valid on this date?")] = None
     ) -> dict:
-        doc = view.get(number)
+        doc = view.get(number.strip().upper())
         if doc is None:
             raise NotFound(f"No certificate has number or quick code {number}")
         result = public_view(doc)
@@ -80,7 +80,7 @@ def certificates_router(view: CertificateView) -> APIRouter:
     return api
 
 
-def trail_router(view: TrailView, verify: Callable[[], dict]) -> APIRouter:
+def trail_router(view: TrailView, verify: Callable[[], dict], zone: tzinfo) -> APIRouter:
     api = APIRouter(tags=["audit trail"])
     readers = require("assessor", "admin")
 
@@ -113,7 +113,7 @@ def trail_router(view: TrailView, verify: Callable[[], dict]) -> APIRouter:
     ) -> dict:
         """Who took part in the file in which role, and each R1, R2 and R8 check with its facts."""
         application_id, entries = file_entries(application_id, certificate_number)
-        return {"application_id": application_id, **impartiality(entries)}
+        return {"application_id": application_id, **impartiality(entries, zone)}
 
     @api.get("/v1/trail/verify")
     def verify_trail(actor: Annotated[Actor, Depends(readers)]) -> dict:

@@ -6,17 +6,18 @@ sat on an appeal committee, what the applicant declared, and each check with the
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from shared.domain import advisers_within_cooling_off, same_person
 
 
-def _day(entry: dict[str, Any]) -> date:
-    return date.fromisoformat(entry["at"][:10])
+def _day(entry: dict[str, Any], zone: tzinfo) -> date:
+    """The calendar day of an act in the certification body's zone, as the rules were applied."""
+    return datetime.fromisoformat(entry["at"]).astimezone(zone).date()
 
 
-def impartiality(entries: list[dict[str, Any]]) -> dict[str, Any]:
+def impartiality(entries: list[dict[str, Any]], zone: tzinfo = UTC) -> dict[str, Any]:
     consultancy: list[dict[str, Any]] = []
     participants: list[dict[str, Any]] = []
     evaluators: list[str] = []
@@ -25,7 +26,7 @@ def impartiality(entries: list[dict[str, Any]]) -> dict[str, Any]:
     r1, r2, r8 = [], [], []
 
     def check_r2(person: str, role: str, entry: dict[str, Any]) -> None:
-        advisers = advisers_within_cooling_off(consultancy, _day(entry))
+        advisers = advisers_within_cooling_off(consultancy, _day(entry, zone))
         conflict = [a for a in advisers if same_person(a, person)]
         r2.append({"person": person, "role": role, "event_id": entry["event_id"], "at": entry["at"],
                    "declared_advisers_then": advisers, "held": not conflict})

@@ -79,7 +79,7 @@ class Registry(ServiceApplication):
     def issue(self, decision: dict[str, Any], decision_id: str) -> list[Any]:
         scheme = self.scheme(decision["scheme"])
         numbering = self.find(Numbering.create_id()) or Numbering()
-        number, quick_code = numbering.allocate(scheme.mark, decision_id)
+        number, quick_code = numbering.allocate(scheme.mark, decision_id, actor=decision["actor"])
         valid_from = date.fromisoformat(decision["effective_from"])
         # The first surveillance closes the admission period; later ones follow the licence-period frequency.
         first_surveillance = scheme.admission_months or scheme.surveillance_months

@@ -130,13 +130,16 @@ class Numbering(Aggregate):
         self.serials: dict[str, int] = {}
         self.quick_serial = 0
 
-    def allocate(self, mark: str, decision_id: str) -> tuple[str, str]:
+    def allocate(self, mark: str, decision_id: str, actor: str = "hallmark:registry") -> tuple[str, str]:
         serial = self.serials.get(mark, 0) + 1
-        self._allocated(mark=mark, serial=serial, quick_serial=self.quick_serial + 1, decision_id=decision_id)
+        self._allocated(mark=mark, serial=serial, quick_serial=self.quick_serial + 1, decision_id=decision_id,
+                        actor=actor, reason=f"number allocated for decision {decision_id}")
         return f"{mark}-{serial:05d}", quick_code_for(self.quick_serial)
 
     @event("Allocated")
-    def _allocated(self, mark: str, serial: int, quick_serial: int, decision_id: str) -> None:
+    def _allocated(
+        self, mark: str, serial: int, quick_serial: int, decision_id: str, actor: str, reason: str
+    ) -> None:
         self.serials[mark] = serial
         self.quick_serial = quick_serial
 

@@ -195,6 +195,7 @@ def test_r7_numbers_and_quick_codes_are_unique(api):
         codes.add(cert["quick_code"])
         by_code = api.get(f"/public/v1/certificates/{cert['quick_code']}").json()
         assert by_code["number"] == cert["number"]
+        assert api.get(f"/public/v1/certificates/{cert['number'].lower()}").json()["number"] == cert["number"]
     assert len(numbers) == 3 and len(codes) == 3
 
 

@@ -106,12 +106,14 @@ def test_r10_every_event_has_actor_time_and_reason(aggregate_cls):
     assert_attributed(aggregate_cls, recorded)
 
 
-def test_r10_the_check_detects_a_missing_actor():
-    file = make_file()
-    file.note_audit(audit_id="other")
-    file.take(decision_id="d", outcome="grant", certificate_number=None, actor=DECIDER, reason="grant")
+@pytest.mark.parametrize("attribute,value", [("actor", ""), ("reason", "  ")])
+def test_r10_the_check_detects_a_missing_actor_or_reason(attribute, value):
+    application = make_application()
+    (submitted,) = application.collect_events()
+    assert_attributed(Application, [submitted])
+    stripped = dataclasses.replace(submitted, **{attribute: value})
     with pytest.raises(AssertionError):
-        assert_attributed(Application, file.collect_events())
+        assert_attributed(Application, [stripped])
 
 
 def test_r10_events_are_immutable():

@@ -249,6 +249,7 @@ def test_r7_numbers_are_unique_and_sequential_per_mark():
         assert luhn_valid(code), code
         assert is_valid_quick_code(code), code
     events = numbering.collect_events()
+    assert all(e.actor and e.reason for e in events[1:])  # R10: every allocation is attributed
     assert len(events) == 1 + 1000  # Opened, then one Allocated per number
 
 
