@@ -21,6 +21,7 @@ PEOPLE = {
     "lead": ("Luc Lead", ["auditor"]),
     "lead_as_decider": ("Luc Lead", ["decision_maker"]),
     "consultant": ("Carla Consult", ["auditor"]),
+    "surveyor": ("Ann Auditor", ["auditor"]),
     "decider": ("Dirk Decider", ["decision_maker"]),
     "assessor": ("Asha Assessor", ["assessor"]),
 }
@@ -155,9 +156,19 @@ def _demo(api: Client, base: str) -> int:
     say(f"{number} rev {public['revision']} {public['status']} until {public['valid_until']}, "
         f"quick code {public['quick_code']} (public {waited * 1000:.0f} ms after the certificate was listed)")
 
-    step("11. Surveillance finds a problem: Dirk Decider suspends the certificate")
+    step("11. A surveillance audit finds a major nonconformity; Dirk Decider suspends the certificate")
+    surveillance = api.call("POST", "/v1/audits", "surveyor", {
+        "certificate_number": number, "kind": "surveillance", "planned_start": today.isoformat()}, expect=201)
+    api.call("POST", f"/v1/audits/{surveillance['id']}/team", "officer", {
+        "person": "Ann Auditor", "role": "lead_auditor", "declaration": {"independent": True, "interests": []}})
+    api.call("POST", f"/v1/audits/{surveillance['id']}/findings", "surveyor", {
+        "severity": "major", "requirement": "PTV 21-601 §8.3", "description": "Kerbs below the declared strength class"},
+        expect=201)
+    api.call("POST", f"/v1/audits/{surveillance['id']}/report", "surveyor", {
+        "conclusion": "nonconforming", "recommendation": "suspend", "summary": "Product on site nonconforming"})
+    say(f"surveillance audit {surveillance['id']} reported nonconforming by Ann Auditor")
     api.call("POST", "/v1/decisions", "decider", {
-        "subject": {"certificate_number": number}, "outcome": "suspend", "basis": [audit_id],
+        "subject": {"certificate_number": number}, "outcome": "suspend", "basis": [surveillance["id"]],
         "rationale": "Nonconforming products on site", "effective_from": today.isoformat()}, expect=201)
     public, waited = _wait_status(api, number, "suspended")
     say(f"public lookup now shows {public['status']}, {waited * 1000:.0f} ms after the decision "

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
+import pytest
+
 from shared.domain import add_months
 from tests.support import TODAY, File
 
@@ -14,12 +16,18 @@ def _slug(response) -> str:
     return response.json()["type"].rsplit("/", 1)[-1]
 
 
-def test_r1_evaluator_never_decides_any_outcome(api):
+@pytest.mark.parametrize("outcome,extra", [
+    ("maintain", {}), ("suspend", {}), ("withdraw", {}), ("terminate", {}), ("renew", {}),
+    ("extend_scope", {"scope": "Kerbs and gutters"}), ("reduce_scope", {"scope": "Kerbs KB 100 only"}),
+])
+def test_r1_a_later_evaluator_never_decides_any_outcome(api, outcome, extra):
     file = File(api).granted()
-    # an auditor who joined the file's evaluation later is excluded from every later decision on it
-    refused = file.decide("suspend", by=("Luc Lead", "decision_maker"))
+    file.plan(certificate_number=file.certificate)  # a surveillance audit after the grant
+    file.ok(file.team("Ann Auditor", "lead_auditor"))
+    file.ok(file.report(by=File.AUDITOR))
+    refused = file.decide(outcome, by=("Ann Auditor", "decision_maker"), **extra)
     assert refused.status_code == 409 and _slug(refused) == "separation-of-duties"
-    assert file.decide("suspend").status_code == 201
+    assert file.decide(outcome, **extra).status_code == 201
 
 
 def test_r2_consultant_neither_reviews_nor_decides(api):
