@@ -12,12 +12,17 @@ from shared.http.auth import ROLES, issue_token
 
 
 def _run(args: argparse.Namespace) -> int:
+    settings = Settings()
+    with settings.exclusive("running Hallmark"):
+        return _serve(settings, args)
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from services.bootstrap import bootstrap
     from services.web import create_app
 
-    settings = Settings()
     hallmark = bootstrap(settings)
     app = create_app(hallmark)
     base = f"http://{args.host}:{args.port}"
@@ -52,11 +57,13 @@ def _rebuild(args: argparse.Namespace) -> int:
     from services.bootstrap import bootstrap
     from services.rebuild import rebuild
 
-    hallmark = bootstrap(Settings())
-    try:
-        rebuild(hallmark, args.view)
-    finally:
-        hallmark.close()
+    settings = Settings()
+    with settings.exclusive("a rebuild"):
+        hallmark = bootstrap(settings)
+        try:
+            rebuild(hallmark, args.view)
+        finally:
+            hallmark.close()
     return 0
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 from shared.http.auth import AuthConfig
 
@@ -63,6 +66,23 @@ class Settings:
             "POSTGRES_POOL_SIZE": "4",
             "POSTGRES_MAX_OVERFLOW": "4",
         }
+
+    @contextmanager
+    def exclusive(self, purpose: str) -> Iterator[None]:
+        """Hold the data folder alone: a server and a rebuild must never write the same views at once."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with (self.data_dir / ".hallmark.lock").open("w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise ConfigurationError(
+                    f"another Hallmark process is using {self.data_dir} and {purpose} needs it alone; "
+                    "stop that process first (Ctrl-C in its terminal)"
+                ) from None
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     @property
     def secret_file(self) -> Path:

@@ -11,8 +11,6 @@ from eventsourcing.domain import Aggregate, event
 from shared.domain import advisers_within_cooling_off, natural_id, same_person
 from shared.errors import ConflictOfInterest, Duplicate, InvalidTransition, NotFound, NotPermitted
 
-KINDS = ("initial", "surveillance", "renewal", "extension", "special", "follow_up")
-TEAM_ROLES = ("lead_auditor", "auditor", "technical_expert")
 SEVERITIES = ("major", "minor", "observation")
 
 

@@ -22,7 +22,6 @@ from shared.errors import (
 
 ON_APPLICATION = ("grant", "refuse")
 ON_CERTIFICATE = ("maintain", "suspend", "restore", "withdraw", "renew", "extend_scope", "reduce_scope", "terminate")
-OUTCOMES = ON_APPLICATION + ON_CERTIFICATE
 NEEDS_BASIS = frozenset({"grant", "renew", "extend_scope"})  # an evaluation must support them
 NEEDS_NO_OPEN_MAJOR = frozenset({"grant", "renew", "restore", "extend_scope"})  # R4 (and no wider scope)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from services.registry.domain import Catalogue, Certificate, Numbering, Scheme
 from shared.application import Outcome, ServiceApplication
-from shared.domain import add_months, natural_id
+from shared.domain import add_months
 from shared.errors import Duplicate, NotFound
 from shared.idempotency import IdempotencyKey
 
@@ -132,6 +132,3 @@ class Registry(ServiceApplication):
                 log.exception("sweep of certificate %s failed; will retry at the next sweep", number)
         return changed
 
-
-def certificate_id(number: str):
-    return natural_id("certificate", number)

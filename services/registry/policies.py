@@ -8,6 +8,7 @@ from typing import Any, Iterable
 from services.registry.application import Registry
 from services.registry.domain import Certificate
 from shared.certificate_states import OUTCOME_STATUS, REVISIONS
+from shared.domain import add_months
 from shared.errors import DomainError
 from shared.messages import Message
 
@@ -69,6 +70,5 @@ def _appeal_decided(registry: Registry, message: Message) -> list[Any]:
 
 
 def registry_valid_until(current_until: date, effective_from: date, validity_months: int) -> date:
-    from shared.domain import add_months
-
+    """A renewal extends validity from the later of the current end and the renewal's effect."""
     return add_months(max(current_until, effective_from), validity_months)

@@ -122,6 +122,8 @@ def test_token_rebuild_and_verify_commands(server):
     demo = _cli(server, "demo", "--url", server.url)
     assert demo.returncode == 0, demo.stderr
     headers = {"Authorization": f"Bearer {bearer}"}
+    busy = _cli(server, "rebuild")
+    assert busy.returncode == 2 and "stop that process first" in busy.stderr
     number = httpx.get(f"{server.url}/v1/certificates", headers=headers).json()["items"][0]["number"]
     before = httpx.get(f"{server.url}/v1/audit-trail", params={"certificate_number": number}, headers=headers).json()
     certificate = httpx.get(f"{server.url}/v1/certificates/{number}", headers=headers).json()
