@@ -74,21 +74,17 @@ def on_registry(decisions: Decisions):
             if decisions.find(FileLink.create_id("certificate", data["number"])) is None:
                 changed.append(FileLink(kind="certificate", key=data["number"], application_id=data["application_id"]))
             return changed
+        link = decisions.find(FileLink.create_id("certificate", data.get("number", "")))
+        if link is None:
+            return []
+        file = decisions.file_or_new(link.application_id)
         if message.type == "Certificate.Revised":
-            link = decisions.find(FileLink.create_id("certificate", data["number"]))
-            if link is None:
-                return []
-            file = decisions.file_or_new(link.application_id)
             file.note_validity(number=data["number"], valid_until=data["valid_until"])
-            return [file]
-        if message.type == "Certificate.StatusChanged" and not data.get("decision_id"):
+        elif message.type == "Certificate.StatusChanged" and not data.get("decision_id"):
             # Changes that no decision caused (expiry); a decision's own effect is already in the file.
-            link = decisions.find(FileLink.create_id("certificate", data["number"]))
-            if link is None:
-                return []
-            file = decisions.file_or_new(link.application_id)
             file.note_certificate(number=data["number"], status=data["status"])
-            return [file]
-        return []
+        else:
+            return []
+        return [file]
 
     return policy

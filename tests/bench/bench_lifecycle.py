@@ -19,7 +19,7 @@ from pathlib import Path
 
 from services.bootstrap import Hallmark, bootstrap
 from services.settings import Settings
-from tests.support import application_body, scheme_body
+from tests.support import application_body, scheme_body, wait_for
 
 
 def one_file(h: Hallmark, code: str, today: date) -> tuple[str, float]:
@@ -53,14 +53,11 @@ def _until(command):
             time.sleep(0.005)
 
 
-def _wait(probe, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.001)
-    raise TimeoutError("projection did not catch up")
+def _wait(probe):
+    value = wait_for(probe, timeout=30.0, interval=0.001)
+    if not value:
+        raise TimeoutError("the projection did not catch up")
+    return value
 
 
 def run(store: str, files: int) -> dict[str, float]:
