@@ -53,14 +53,14 @@ def rebuild(hallmark: Hallmark, which: str = "all", out: TextIO = sys.stderr) ->
         replay = Consumer(consumer.name, consumer.feeds, views[name], merge_by_time=consumer.merge_by_time)
         progress = Progress(name, total, out)
         applied = 0
+        read = replay.positions()
         while True:
-            before = {s: replay._after(s) for f in replay.feeds for s in f.streams()}
-            n = replay.poll(limit=500)
-            after = {s: replay._after(s) or 0 for f in replay.feeds for s in f.streams()}
-            progress.advance(sum(after[s] - (before[s] or 0) for s in after))
-            applied += n
-            if after == {s: (v or 0) for s, v in before.items()}:
-                break
+            applied += replay.poll(limit=500)
+            now = replay.positions()
+            if now == read:
+                break  # nothing more to read, published or internal
+            progress.advance(sum(now.values()) - sum(read.values()))
+            read = now
         progress.finish()
         consumer.reset()
         counts[name] = applied

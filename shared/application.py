@@ -27,6 +27,7 @@ from eventsourcing.persistence import (
 
 from shared import telemetry
 from shared.clock import Clock
+from shared.domain import natural_id
 from shared.errors import ConcurrentModification, DomainError, NotFound
 from shared.idempotency import IdempotencyKey, IdempotencyRecord
 from shared.messages import Message, message_from_event
@@ -224,8 +225,6 @@ class ParkedMessage(Aggregate):
 
     @staticmethod
     def create_id(message_id: str, **_: Any) -> UUID:
-        from shared.domain import natural_id
-
         return natural_id("parked", message_id)
 
     @event("Parked")

@@ -118,6 +118,13 @@ class Consumer:
             self._cursor[stream] = self.target.position(stream)
         return self._cursor[stream]
 
+    def positions(self) -> dict[str, int]:
+        """How far the consumer has read each stream (0: nothing yet), without moving anything."""
+        return {
+            stream: (self._cursor[stream] if stream in self._cursor else self.target.position(stream)) or 0
+            for feed in self.feeds for stream in feed.streams()
+        }
+
     def poll(self, limit: int = 200) -> int:
         """Apply what is available now; return how many messages were applied."""
         batches: list[tuple[str, Batch]] = []
@@ -155,15 +162,9 @@ class Consumer:
 
     def lag(self) -> int:
         """How many notifications the consumer has still to read (published or not)."""
-        behind = 0
-        for feed in self.feeds:
-            head = getattr(feed, "head", None)
-            if head is None:
-                continue
-            for stream in feed.streams():
-                done = self._cursor[stream] if stream in self._cursor else self.target.position(stream)
-                behind += max(0, head(stream) - (done or 0))
-        return behind
+        done = self.positions()
+        return sum(max(0, feed.head(stream) - done[stream])
+                   for feed in self.feeds if hasattr(feed, "head") for stream in feed.streams())
 
 
 class Pump:

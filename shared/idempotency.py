@@ -28,7 +28,7 @@ class IdempotencyKey:
         return cls(key=key, actor=actor, fingerprint=digest)
 
     def record_id(self) -> UUID:
-        return natural_id("idempotency", f"{self.actor}\n{self.key}")
+        return IdempotencyRecord.create_id(key=self.key, actor=self.actor)
 
 
 class IdempotencyRecord(Aggregate):

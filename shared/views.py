@@ -190,7 +190,7 @@ class View:
         self.create()
 
     def position(self, stream: str) -> int | None:
-        with self.db.transaction() as c:
+        with self.db.read() as c:
             c.execute("SELECT position FROM view_positions WHERE view = ? AND stream = ?", (self.name, stream))
             row = c.fetchone()
         return None if row is None else int(row[0])

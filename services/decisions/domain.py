@@ -48,7 +48,6 @@ class CertificationFile(Aggregate):
         self.certificates: dict[str, str] = {}  # number -> status (as decided or as issued)
         self.valid_until: dict[str, str] = {}  # number -> last valid day (ISO)
         self.decided: list[dict[str, Any]] = []
-        self.pending_grant = False
 
     # -- facts learnt from other services -------------------------------------------------------
 
@@ -87,7 +86,6 @@ class CertificationFile(Aggregate):
     @event("CertificateNoted")
     def note_certificate(self, number: str, status: str) -> None:
         self.certificates[number] = status
-        self.pending_grant = False
 
     @event("ValidityNoted")
     def note_validity(self, number: str, valid_until: str) -> None:
@@ -145,7 +143,7 @@ class CertificationFile(Aggregate):
                     f"Application {self.application_id} is {self.application_status}; "
                     "only an accepted application is granted or refused"
                 )
-            if self.pending_grant or self.certificates or any(d["outcome"] in ON_APPLICATION for d in self.decided):
+            if self.certificates or any(d["outcome"] in ON_APPLICATION for d in self.decided):
                 raise InvalidTransition(f"Application {self.application_id} has already been decided")
         else:
             if not certificate_number:
@@ -189,8 +187,6 @@ class CertificationFile(Aggregate):
     @event("DecisionTaken")
     def _taken(self, decision_id: str, outcome: str, certificate_number: str | None, actor: str, reason: str) -> None:
         self.decided.append({"decision_id": decision_id, "outcome": outcome, "certificate_number": certificate_number})
-        if outcome == "grant":
-            self.pending_grant = True
         if certificate_number and outcome in OUTCOME_STATUS:
             self.certificates[certificate_number] = OUTCOME_STATUS[outcome]
         elif certificate_number and outcome in REVISIONS:

@@ -106,7 +106,9 @@ def test_hard_kill_mid_flow_then_restart_applies_everything_once(server):
                for s in report["services"].values()), report
 
 
-def test_ctrl_c_stops_cleanly(server):
+def test_start_banner_and_ctrl_c(server):
+    banner = server.log.read_text()
+    assert f"{server.url}/docs" in banner and "hallmark token --sub" in banner
     assert server.stop() == 0
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections import Counter
+from datetime import date
 
 import pytest
 
 from services.bootstrap import bootstrap
 from services.rebuild import rebuild
+from shared.errors import DomainError
 from tests.support import File, application_body, scheme_body
 
 
@@ -70,13 +72,9 @@ def _race(n: int, command) -> Counter:
 
 def test_concurrent_conflicting_decisions_exactly_one_wins(api, hallmark):
     file = File(api).evaluated()
-    import datetime as dt
-
-    from services.decisions.application import Decisions  # noqa: F401  (the service under test)
-    from shared.errors import DomainError
 
     request = {"subject": {"application_id": file.application_id}, "outcome": "grant", "basis": [file.audit_id],
-               "rationale": "r", "effective_from": dt.date.today()}
+               "rationale": "r", "effective_from": date.today()}
 
     def grant() -> str:
         try:
@@ -97,7 +95,6 @@ def test_concurrent_reviews_exactly_one_wins(api, hallmark):
     file = File(api)
     file.create_scheme()
     file.submit()
-    from shared.errors import DomainError
 
     def review(outcome: str) -> str:
         try:
@@ -139,13 +136,13 @@ def test_restart_mid_flow_applies_every_pending_effect_exactly_once(settings):
         first.applications.review(application_id, "accepted", "ok", "Olivia Officer")
         first.settle()
         audit_id = first.audits.plan({"application_id": application_id, "kind": "initial",
-                                      "planned_start": __import__("datetime").date.today()}, "Luc").body["id"]
+                                      "planned_start": date.today()}, "Luc").body["id"]
         first.audits.assign(audit_id, "Luc", "lead_auditor", {"independent": True, "interests": []}, "Olivia")
         first.audits.report(audit_id, {"conclusion": "conforming", "recommendation": "grant", "summary": "s"}, "Luc")
         first.settle()
         first.decisions.decide({"subject": {"application_id": application_id}, "outcome": "grant",
                                 "basis": [audit_id], "rationale": "ok",
-                                "effective_from": __import__("datetime").date.today()}, "Dirk")
+                                "effective_from": date.today()}, "Dirk")
         # The process stops after the registry applied the grant but before anyone else caught up.
         next(c for c in first.consumers if c.name == "registry<-decisions").poll()
     finally:
@@ -202,6 +199,16 @@ def test_verify_detects_an_altered_trail_entry(api, hallmark, column, value):
     assert not report["ok"] and not report["services"]["decisions"]["ok"], report
     assert report["services"]["decisions"]["first_mismatch"].startswith("decisions/")
     assert report["services"]["applications"]["ok"]
+
+
+def test_verify_detects_a_forged_trail_head(api, hallmark):
+    File(api).granted()
+    heads = api.get("/v1/trail/heads", "Asha", "assessor").json()["heads"]
+    assert heads["decisions"]["hash"] == hallmark.verify_trail()["services"]["decisions"]["head"]
+    with hallmark.views.transaction() as c:
+        c.execute("UPDATE trail_heads SET length = length + 1 WHERE service = ?", ("decisions",))
+    report = hallmark.verify_trail()
+    assert report["services"]["decisions"]["first_mismatch"] == "trail head"
 
 
 def test_verify_detects_a_deleted_trail_entry(api, hallmark):
@@ -320,3 +327,15 @@ def test_a_view_whose_version_changed_is_rebuilt_at_start(settings):
     finally:
         CertificateView.version = original
     assert code
+
+
+@pytest.mark.parametrize("settings", ["sqlite"], indirect=True)
+def test_a_service_can_be_pointed_at_its_own_store(settings, monkeypatch, tmp_path):
+    elsewhere = tmp_path / "registry-elsewhere.db"
+    monkeypatch.setenv("REGISTRY_SQLITE_DBNAME", str(elsewhere))
+    hallmark = bootstrap(settings)
+    try:
+        hallmark.registry.register_scheme(scheme_body(), "Ada")
+    finally:
+        hallmark.close()
+    assert elsewhere.exists() and not (settings.data_dir / "registry.db").exists()
