@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
 .DEFAULT_GOAL := help
 
-.PHONY: help venv run lint test test-unit test-integration test-e2e check-deploy bench postgres demo token rebuild verify clean
+.PHONY: help venv run lint test test-unit test-integration test-e2e test-late-evening test-tools check-deploy bench postgres demo token rebuild verify clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -30,10 +30,22 @@ run: venv ## start Hallmark on http://127.0.0.1:8000 (SQLite files in ./data)
 postgres: ## start the machine's PostgreSQL 15 (installing it if missing) for Hallmark
 	deploy/postgres.sh start
 
-test: venv postgres ## set everything up and run the whole suite (SQLite and PostgreSQL)
+test: venv postgres test-tools ## set everything up and run the whole suite (SQLite and PostgreSQL)
 	$(BIN)/ruff check services shared tests
 	HALLMARK_TEST_POSTGRES=1 $(BIN)/pytest -q -p no:cacheprovider
+	$(MAKE) --no-print-directory test-late-evening
 	deploy/check.sh
+
+test-tools: ## install the Debian packages the suite drives (faketime, chromium) where missing
+	deploy/test-tools.sh
+
+# 23:30 UTC is already tomorrow in Brussels: every date a test, the demo or a command builds must come
+# from the body's calendar, or this run fails (it once failed every night between 22:00/23:00 and 00:00 UTC).
+LATE_EVENING := $(shell date -u +%F) 23:30:00
+test-late-evening: venv test-tools ## the lifecycle, rules and demo at 23:30 UTC (faketime), on SQLite
+	TZ=UTC faketime '$(LATE_EVENING)' $(BIN)/pytest -q -p no:cacheprovider -m 'not postgres' \
+		tests/integration/test_lifecycle.py tests/integration/test_rules_api.py \
+		tests/integration/test_late_evening.py tests/e2e/test_server.py::test_guided_demo_runs_the_whole_lifecycle
 
 test-unit: venv ## domain unit tests only (no I/O)
 	$(BIN)/pytest -q tests/unit

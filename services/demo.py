@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from services.settings import ConfigurationError, Settings
+from shared.clock import Clock
 from shared.http.auth import issue_token
 
 PEOPLE = {
@@ -68,7 +69,8 @@ def run_demo(base: str, settings: Settings) -> int:
         print(f"hallmark demo: {error}", file=sys.stderr)
         return 2
     try:
-        return _demo(Client(base, secret), base)
+        # Dates come from the body's calendar (its time zone), never the machine's UTC date.
+        return _demo(Client(base, secret), base, Clock(settings.timezone).today())
     except httpx.ConnectError:
         print(f"hallmark demo: nothing answers at {base}; start Hallmark first with 'make run'", file=sys.stderr)
         return 2
@@ -77,8 +79,7 @@ def run_demo(base: str, settings: Settings) -> int:
         return 1
 
 
-def _demo(api: Client, base: str) -> int:
-    today = date.today()
+def _demo(api: Client, base: str, today: date) -> int:
     code = f"PTV-DEMO-{uuid.uuid4().hex[:4].upper()}"
 
     step("1. The registry officer registers a BENOR scheme with its TRA and PTV")

@@ -24,11 +24,12 @@ from eventsourcing.persistence import (
     Tracking,
     Transcoding,
 )
+from eventsourcing.utils import get_topic
 
 from shared import telemetry
 from shared.clock import Clock
 from shared.domain import natural_id
-from shared.errors import ConcurrentModification, DomainError, NotFound
+from shared.errors import ConcurrentModification, DomainError, InvalidTransition, NotFound
 from shared.idempotency import IdempotencyKey, IdempotencyRecord
 from shared.messages import Message, message_from_event
 
@@ -82,6 +83,7 @@ class ServiceApplication(Application):
         # refused on stale knowledge (read-your-writes across services).
         self.synchronise: Callable[[], None] = lambda: None
         self._published_names = {cls.__qualname__ for cls in self.published}
+        self._parked: dict[UUID, Any] | None = None
 
     # -- infrastructure -----------------------------------------------------------------------
 
@@ -107,6 +109,26 @@ class ServiceApplication(Application):
 
     def check_ready(self) -> None:
         self.recorder.max_notification_id()
+
+    def parked_messages(self) -> list[Any]:
+        """Every message this service ever parked (ParkedMessage), read back from the store once at
+        first use and kept current by this process's own parks, retries and discards."""
+        if self._parked is None:
+            found, start = {}, None
+            while True:
+                page = self.recorder.select_notifications(
+                    start=start, limit=500, topics=(PARKED_TOPIC,), inclusive_of_start=start is None)
+                for notification in page:
+                    found[notification.originator_id] = None
+                if len(page) < 500:
+                    break
+                start = page[-1].id
+            self._parked = {aggregate_id: self.repository.get(aggregate_id) for aggregate_id in found}
+        return list(self._parked.values())
+
+    def note_parked(self, parked: Any) -> None:
+        if self._parked is not None:
+            self._parked[parked.id] = parked
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -221,7 +243,10 @@ class ServiceApplication(Application):
 
 
 class ParkedMessage(Aggregate):
-    """A message from another service that this service's policy could not apply (dead letter)."""
+    """A message from another service that this service's policy could not apply (dead letter).
+
+    A fact in the service's own store: it survives restarts, so a restarted service still refuses
+    commands (knowledge-stale) until an operator has retried or discarded it, saying why."""
 
     @staticmethod
     def create_id(message_id: str, **_: Any) -> UUID:
@@ -234,6 +259,40 @@ class ParkedMessage(Aggregate):
         self.position = position
         self.type = type
         self.error = error
+        self.status = "parked"
+        self.resolved_by: str | None = None
+        self.resolution: str | None = None
+
+    def _check_open(self) -> None:
+        if self.status != "parked":
+            raise InvalidTransition(f"Parked message {self.message_id} was already {self.status} by {self.resolved_by}")
+
+    def retry(self, *, actor: str, reason: str) -> None:
+        self._check_open()
+        self._retried(actor=actor, reason=reason)
+
+    def discard(self, *, actor: str, reason: str) -> None:
+        self._check_open()
+        self._discarded(actor=actor, reason=reason)
+
+    @event("Retried")
+    def _retried(self, actor: str, reason: str) -> None:
+        self.status, self.resolved_by, self.resolution = "retried", actor, reason
+
+    @event("Discarded")
+    def _discarded(self, actor: str, reason: str) -> None:
+        self.status, self.resolved_by, self.resolution = "discarded", actor, reason
+
+
+def parked_view(parked: ParkedMessage) -> dict[str, Any]:
+    return {
+        "message_id": parked.message_id, "stream": parked.stream, "position": parked.position,
+        "type": parked.type, "error": parked.error, "status": parked.status,
+        "parked_at": parked.created_on.isoformat(), "resolved_by": parked.resolved_by, "resolution": parked.resolution,
+    }
+
+
+PARKED_TOPIC = get_topic(ParkedMessage.Parked)
 
 
 class PolicyTarget:
@@ -252,3 +311,25 @@ class PolicyTarget:
     def park(self, message: Message, error: str) -> None:
         self.app.process(message, lambda m: [ParkedMessage(
             message_id=m.id, stream=m.stream, position=m.position, type=m.type, error=error)])
+        parked = self.app.find(ParkedMessage.create_id(message.id))
+        if parked is not None:
+            self.app.note_parked(parked)
+
+    def parked_messages(self, streams: Iterable[str]) -> list[dict[str, Any]]:
+        """The messages still parked on these streams, read back from the store (they survive restarts)."""
+        wanted = set(streams)
+        return [parked_view(p) for p in self.app.parked_messages() if p.status == "parked" and p.stream in wanted]
+
+    def retry_parked(self, message: Message, actor: str, reason: str) -> None:
+        """Apply a parked message now, out of its original order, with the operator's reason, in one
+        transaction. If it fails again, nothing is recorded and the error is raised."""
+        parked = self.app.load(ParkedMessage.create_id(message.id), "Parked message", message.id)
+        parked.retry(actor=actor, reason=reason)
+        self.app.save(*self.policy(message), parked)
+        self.app.note_parked(parked)
+
+    def discard_parked(self, message_id: str, actor: str, reason: str) -> None:
+        parked = self.app.load(ParkedMessage.create_id(message_id), "Parked message", message_id)
+        parked.discard(actor=actor, reason=reason)
+        self.app.save(parked)
+        self.app.note_parked(parked)

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Protocol
 
+from shared.errors import NotFound
 from shared.messages import Message
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,11 @@ class LocalFeed:
     def head(self, stream: str) -> int:
         return self.app.recorder.max_notification_id() or 0
 
+    def fetch(self, stream: str, position: int) -> Message | None:
+        """The message at one position of the stream (to retry a parked one), or None."""
+        notifications = self.app.recorder.select_notifications(start=position, stop=position, limit=1)
+        return next((m for m in (self.app.message(n) for n in notifications) if m is not None), None)
+
 
 class Target(Protocol):
     """Something that applies messages exactly once and remembers, per stream, how far it got."""
@@ -67,6 +73,15 @@ class Target(Protocol):
 
     def park(self, message: Message, error: str) -> None:
         """Keep a message that cannot be applied, with the reason, and move past it (one transaction)."""
+
+    def parked_messages(self, streams: Iterable[str]) -> list[dict]:
+        """The messages still parked on these streams, read from the target's store."""
+
+    def retry_parked(self, message: Message, actor: str, reason: str) -> None:
+        """Apply a parked message now, recording who asked and why; nothing changes if it fails again."""
+
+    def discard_parked(self, message_id: str, actor: str, reason: str) -> None:
+        """Give up on a parked message, recording who decided and why."""
 
 
 # A message that keeps failing (this many attempts, over at least this long, so a passing outage of
@@ -102,9 +117,40 @@ class Consumer:
         self._failures: dict[str, tuple[int, float]] = {}  # message id -> (failures, first failure)
         self.retry_at = 0.0  # back off while failing
         self.failing_since: float | None = None
+        # Parked messages are facts in the target's store: a restarted consumer still counts them.
+        self.health.parked = len(self.parked())
 
     def reset(self) -> None:
         self._cursor.clear()
+
+    def streams(self) -> list[str]:
+        return [stream for feed in self.feeds for stream in feed.streams()]
+
+    # -- dead letters: list, retry, discard (operators, with a reason) ---------------------------
+
+    def parked(self) -> list[dict]:
+        return self.target.parked_messages(self.streams())
+
+    def _parked_entry(self, message_id: str) -> dict:
+        entry = next((p for p in self.parked() if p["message_id"] == message_id), None)
+        if entry is None:
+            raise NotFound(f"Consumer {self.name} holds no parked message {message_id}")
+        return entry
+
+    def retry(self, message_id: str, actor: str, reason: str) -> None:
+        """Apply a parked message again, now. Raises (and records nothing) if it still fails."""
+        entry = self._parked_entry(message_id)
+        feed = next(f for f in self.feeds if entry["stream"] in f.streams())
+        message = feed.fetch(entry["stream"], entry["position"])
+        if message is None or message.id != message_id:
+            raise NotFound(f"Message {message_id} is no longer in stream {entry['stream']}; discard it instead")
+        self.target.retry_parked(message, actor, reason)
+        self.health.parked = len(self.parked())
+
+    def discard(self, message_id: str, actor: str, reason: str) -> None:
+        self._parked_entry(message_id)
+        self.target.discard_parked(message_id, actor, reason)
+        self.health.parked = len(self.parked())
 
     def back_off(self) -> None:
         """Retry a failing consumer after 0.5 s, doubling up to 15 s."""
@@ -148,7 +194,7 @@ class Consumer:
                     raise
                 log.error("consumer %s parks %s after %d failures: %s", self.name, message.id, failures, error)
                 self.target.park(message, f"{type(error).__name__}: {error}")
-                self.health.parked += 1
+                self.health.parked = len(self.parked())
             self._failures.pop(message.id, None)
             self._cursor[message.stream] = message.position
             applied += 1
@@ -184,6 +230,18 @@ class Pump:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def consumer(self, name: str) -> Consumer:
+        for consumer in self.consumers:
+            if consumer.name == name:
+                return consumer
+        raise NotFound(f"No consumer {name}; consumers are {', '.join(c.name for c in self.consumers)}")
+
+    def operate(self, name: str, job: Callable[[Consumer], None]) -> None:
+        """Run an operator's action on one consumer while no poll is under way."""
+        with self._lock:
+            job(self.consumer(name))
+        self.wake()
 
     def run_until_idle(self, max_rounds: int = 1000) -> int:
         """Apply everything pending (used by tests and by the rebuild command)."""

@@ -10,8 +10,11 @@ from __future__ import annotations
 import sqlite3
 import threading
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator, Protocol, Sequence
+from typing import Any, Iterable, Iterator, Protocol, Sequence
+
+from shared.errors import NotFound
 
 
 class Cursor(Protocol):
@@ -169,6 +172,12 @@ class View:
                 "(view TEXT NOT NULL, message_id TEXT NOT NULL, stream TEXT NOT NULL, position BIGINT NOT NULL, "
                 "type TEXT NOT NULL, error TEXT NOT NULL, PRIMARY KEY (view, message_id))"
             )
+            c.execute(
+                "CREATE TABLE IF NOT EXISTS view_parked_resolutions "
+                "(view TEXT NOT NULL, message_id TEXT NOT NULL, stream TEXT NOT NULL, position BIGINT NOT NULL, "
+                "type TEXT NOT NULL, error TEXT NOT NULL, action TEXT NOT NULL, actor TEXT NOT NULL, "
+                "reason TEXT NOT NULL, at TEXT NOT NULL)"
+            )
             c.execute("CREATE TABLE IF NOT EXISTS view_versions (view TEXT PRIMARY KEY, version INTEGER NOT NULL)")
             for statement in self.schema():
                 c.execute(statement)
@@ -207,6 +216,40 @@ class View:
             )
 
         self._apply(message, keep)
+
+    def parked_messages(self, streams: Iterable[str]) -> list[dict[str, Any]]:
+        """The messages this view could not apply and still holds (they survive restarts)."""
+        wanted = set(streams)
+        with self.db.read() as c:
+            c.execute(
+                "SELECT message_id, stream, position, type, error FROM view_parked_messages WHERE view = ? "
+                "ORDER BY stream, position", (self.name,))
+            rows = c.fetchall()
+        return [{"message_id": r[0], "stream": r[1], "position": int(r[2]), "type": r[3], "error": r[4],
+                 "status": "parked"} for r in rows if r[1] in wanted]
+
+    def retry_parked(self, message: Any, actor: str, reason: str) -> None:
+        """Apply a parked message now, out of its original order; nothing changes if it fails again."""
+        self._resolve(message.id, "retried", actor, reason, lambda c: self.handle(c, message))
+
+    def discard_parked(self, message_id: str, actor: str, reason: str) -> None:
+        self._resolve(message_id, "discarded", actor, reason, lambda c: None)
+
+    def _resolve(self, message_id: str, action: str, actor: str, reason: str, effect: Any) -> None:
+        with self.db.transaction() as c:
+            c.execute(
+                "SELECT stream, position, type, error FROM view_parked_messages WHERE view = ? AND message_id = ?"
+                + self.db.lock_rows, (self.name, message_id))
+            row = c.fetchone()
+            if row is None:
+                raise NotFound(f"{self.name} holds no parked message {message_id}")
+            effect(c)
+            c.execute("DELETE FROM view_parked_messages WHERE view = ? AND message_id = ?", (self.name, message_id))
+            c.execute(
+                "INSERT INTO view_parked_resolutions (view, message_id, stream, position, type, error, action, actor, "
+                "reason, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (self.name, message_id, row[0], row[1], row[2], row[3], action, actor, reason,
+                 datetime.now(UTC).isoformat()))
 
     def _apply(self, message: Any, effect: Any) -> None:
         with self.db.transaction() as c:

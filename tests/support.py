@@ -10,9 +10,16 @@ from uuid import uuid4
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
 
+from shared.clock import Clock
 from shared.http.auth import issue_token
 
-TODAY = date.today()
+
+def today() -> date:
+    """Today as the certification body counts it (its own time zone), never the machine's UTC date."""
+    return Clock().today()
+
+
+TODAY = today()
 
 
 class Api:
@@ -124,7 +131,7 @@ class File:
                                      {"outcome": "accepted", "reason": "complete; scheme in scope"}, *self.OFFICER))
 
     def plan(self, **subject: Any) -> dict[str, Any]:
-        body = {"kind": "initial", "planned_start": TODAY.isoformat(), **(subject or {"application_id": self.application_id})}
+        body = {"kind": "initial", "planned_start": today().isoformat(), **(subject or {"application_id": self.application_id})}
         audit = self.ok(self.api.post("/v1/audits", body, *self.LEAD), 201)
         self.audit_id = audit["id"]
         return audit
@@ -153,7 +160,7 @@ class File:
         subject = ({"application_id": self.application_id} if outcome in ("grant", "refuse")
                    else {"certificate_number": self.certificate})
         body = {"subject": subject, "outcome": outcome, "basis": [self.audit_id] if self.audit_id else [],
-                "rationale": f"{outcome}: file reviewed", "effective_from": effective_from or TODAY.isoformat(), **extra}
+                "rationale": f"{outcome}: file reviewed", "effective_from": effective_from or today().isoformat(), **extra}
         return self.api.post("/v1/decisions", body, *(by or self.DECIDER), key=key)
 
     def planned(self) -> "File":

@@ -87,9 +87,11 @@ class Decisions(ServiceApplication):
                     f"Application {application_id} is not known to decisions yet; retry shortly, otherwise check the id"
                 )
             today = self.clock.today()
+            # What a client means by leaving it out: today, in the body's time zone.
+            effective_from = request.get("effective_from") or today
             file.check_decision(
                 outcome=outcome, decider=actor, certificate_number=number, basis=request["basis"],
-                effective_from=request["effective_from"], today=today, scope=request.get("scope"),
+                effective_from=effective_from, today=today, scope=request.get("scope"),
             )
             application = file.application or {}
             certified = None
@@ -106,7 +108,7 @@ class Decisions(ServiceApplication):
                 certificate_number=number,
                 basis=request["basis"],
                 rationale=request["rationale"],
-                effective_from=request["effective_from"],
+                effective_from=effective_from,
                 decided_on=today,
                 scope=request.get("scope"),
                 certified=certified,

@@ -5,14 +5,13 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections import Counter
-from datetime import date
 
 import pytest
 
 from services.bootstrap import bootstrap
 from services.rebuild import rebuild
 from shared.errors import DomainError
-from tests.support import File, application_body, scheme_body
+from tests.support import File, application_body, scheme_body, today
 
 
 def _events(hallmark, service) -> list:
@@ -74,7 +73,7 @@ def test_concurrent_conflicting_decisions_exactly_one_wins(api, hallmark):
     file = File(api).evaluated()
 
     request = {"subject": {"application_id": file.application_id}, "outcome": "grant", "basis": [file.audit_id],
-               "rationale": "r", "effective_from": date.today()}
+               "rationale": "r", "effective_from": today()}
 
     def grant() -> str:
         try:
@@ -136,13 +135,13 @@ def test_restart_mid_flow_applies_every_pending_effect_exactly_once(settings):
         first.applications.review(application_id, "accepted", "ok", "Olivia Officer")
         first.settle()
         audit_id = first.audits.plan({"application_id": application_id, "kind": "initial",
-                                      "planned_start": date.today()}, "Luc").body["id"]
+                                      "planned_start": today()}, "Luc").body["id"]
         first.audits.assign(audit_id, "Luc", "lead_auditor", {"independent": True, "interests": []}, "Olivia")
         first.audits.report(audit_id, {"conclusion": "conforming", "recommendation": "grant", "summary": "s"}, "Luc")
         first.settle()
         first.decisions.decide({"subject": {"application_id": application_id}, "outcome": "grant",
                                 "basis": [audit_id], "rationale": "ok",
-                                "effective_from": date.today()}, "Dirk")
+                                "effective_from": today()}, "Dirk")
         # The process stops after the registry applied the grant but before anyone else caught up.
         next(c for c in first.consumers if c.name == "registry<-decisions").poll()
     finally:

@@ -1,0 +1,68 @@
+"""Operators' endpoints: dead letters (parked messages) listed, retried or discarded, with a reason.
+
+A parked message is one that a consumer could not apply after sustained failure. It is a fact in
+the consumer's own store, so it survives restarts, and the service it feeds refuses commands
+(503 knowledge-stale) until an operator has dealt with it. Every retry or discard records who did
+it and why; a retry that fails again records nothing and says why.
+"""
+
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.bus import Pump
+from shared.errors import DomainError
+from shared.http.auth import Actor, require
+
+
+class RetryFailed(DomainError):
+    """The parked message still cannot be applied; it stays parked and nothing was recorded."""
+
+    slug = "retry-failed"
+    title = "Retry failed"
+
+
+class Resolution(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    consumer: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[a-z<>-]+$")]
+    message_id: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[a-z]+/[0-9a-f-]{36}/[0-9]+$")]
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+def parked_listing(pump: Pump) -> list[dict]:
+    return [{"consumer": consumer.name, **entry} for consumer in pump.consumers for entry in consumer.parked()]
+
+
+def router(pump: Pump) -> APIRouter:
+    api = APIRouter(tags=["operations"])
+    operator = require("admin")
+
+    @api.get("/v1/operations/parked-messages")
+    def list_parked(actor: Annotated[Actor, Depends(operator)]) -> dict:
+        return {"items": parked_listing(pump)}
+
+    @api.post("/v1/operations/parked-messages/{action}")
+    def resolve(action: Literal["retry", "discard"], body: Resolution,
+                actor: Annotated[Actor, Depends(operator)]) -> dict:
+        def job(consumer) -> None:
+            if action == "discard":
+                consumer.discard(body.message_id, actor.person, body.reason)
+                return
+            try:
+                consumer.retry(body.message_id, actor.person, body.reason)
+            except DomainError:
+                raise
+            except Exception as error:  # the policy's own failure: report it, keep the message parked
+                raise RetryFailed(
+                    f"{body.message_id} still fails in {body.consumer}: {type(error).__name__}: {error}. "
+                    "It stays parked; fix the cause, or discard it with a reason"
+                ) from None
+
+        pump.operate(body.consumer, job)
+        return {"consumer": body.consumer, "message_id": body.message_id,
+                "status": "retried" if action == "retry" else "discarded", "by": actor.person, "reason": body.reason,
+                "still_parked": len(pump.consumer(body.consumer).parked())}
+
+    return api
