@@ -47,8 +47,13 @@ def _token(args: argparse.Namespace) -> int:
     if unknown:
         print(f"unknown role(s): {', '.join(unknown)}; roles are {', '.join(ROLES)}", file=sys.stderr)
         return 2
+    cap = settings.jwt_max_lifetime_hours
+    if not 0 < args.hours <= cap:
+        print(f"--hours {args.hours:g}: a local token is valid for more than 0 and at most {cap:g} h "
+              "(HALLMARK_JWT_MAX_LIFETIME_HOURS); Hallmark would refuse a longer one", file=sys.stderr)
+        return 2
     secret = settings.local_secret(create=True)
-    print(f"# token for {args.sub} with roles {', '.join(roles)}, valid {args.hours} h", file=sys.stderr)
+    print(f"# token for {args.sub} with roles {', '.join(roles)}, valid {args.hours:g} h", file=sys.stderr)
     print(issue_token(secret, args.sub, roles, ttl_seconds=int(args.hours * 3600), issuer=settings.jwt_issuer or None))
     return 0
 
@@ -101,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     token = sub.add_parser("token", help="print a bearer token the local default accepts (last line)")
     token.add_argument("--sub", required=True, help="the acting person")
     token.add_argument("--role", action="append", help=f"repeatable; one of {', '.join(ROLES)}")
-    token.add_argument("--hours", type=float, default=8)
+    token.add_argument("--hours", type=float, default=8,
+                       help="validity (default 8); at most HALLMARK_JWT_MAX_LIFETIME_HOURS (default 24)")
     token.set_defaults(func=_token)
 
     rebuild = sub.add_parser("rebuild", help="drop and rebuild the projections from the event stores")

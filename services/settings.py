@@ -10,11 +10,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from shared.http.auth import AuthConfig
+import jwt
+
+from shared.http.auth import DEFAULT_MAX_LIFETIME_SECONDS, AuthConfig
 
 
 class ConfigurationError(RuntimeError):
     pass
+
+
+def _positive_hours(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        hours = float(raw)
+    except ValueError:
+        hours = 0.0
+    if not 0 < hours * 3600 < float("inf"):
+        raise ConfigurationError(f"{name}={raw!r}: give a positive number of hours")
+    return hours
 
 
 @dataclass
@@ -32,6 +47,10 @@ class Settings:
     jwt_public_keys: str = field(default_factory=lambda: os.environ.get("HALLMARK_JWT_PUBLIC_KEYS", ""))
     jwt_issuer: str = field(default_factory=lambda: os.environ.get("HALLMARK_JWT_ISSUER", ""))
     jwt_audience: str = field(default_factory=lambda: os.environ.get("HALLMARK_JWT_AUDIENCE", ""))
+    jwt_jwks_url: str = field(default_factory=lambda: os.environ.get("HALLMARK_JWT_JWKS_URL", ""))
+    jwt_max_lifetime_hours: float = field(
+        default_factory=lambda: _positive_hours("HALLMARK_JWT_MAX_LIFETIME_HOURS", DEFAULT_MAX_LIFETIME_SECONDS / 3600)
+    )
     sweep_seconds: float = field(default_factory=lambda: float(os.environ.get("HALLMARK_SWEEP_SECONDS", "3600")))
 
     def __post_init__(self) -> None:
@@ -100,17 +119,30 @@ class Settings:
         return path.read_text().strip().encode()
 
     def auth(self) -> AuthConfig:
-        if self.jwt_public_keys:
-            keys = []
-            for name in self.jwt_public_keys.split(","):
-                pem = Path(name.strip())
-                if not pem.exists():
-                    raise ConfigurationError(f"HALLMARK_JWT_PUBLIC_KEYS names {pem}, which does not exist")
-                keys.append(pem.read_text())
-            return AuthConfig(public_keys=keys, issuer=self.jwt_issuer or None, audience=self.jwt_audience or None)
+        issuer, audience = self.jwt_issuer or None, self.jwt_audience or None
+        keys = []
+        for name in filter(None, (n.strip() for n in self.jwt_public_keys.split(","))):
+            pem = Path(name)
+            if not pem.exists():
+                raise ConfigurationError(f"HALLMARK_JWT_PUBLIC_KEYS names {pem}, which does not exist")
+            keys.append(pem.read_text())
+        if keys or self.jwt_jwks_url:
+            if self.environment == "production" and not (issuer and audience):
+                raise ConfigurationError(
+                    "HALLMARK_ENV=production checks whom tokens come from and are meant for: "
+                    "set HALLMARK_JWT_ISSUER and HALLMARK_JWT_AUDIENCE"
+                )
+            try:
+                return AuthConfig(public_keys=keys, jwks_url=self.jwt_jwks_url or None, issuer=issuer, audience=audience)
+            except jwt.PyJWKClientError as error:
+                raise ConfigurationError(f"HALLMARK_JWT_JWKS_URL={self.jwt_jwks_url!r}: {error}") from None
         if self.environment == "production":
             raise ConfigurationError(
-                "HALLMARK_ENV=production needs the identity provider's keys: set HALLMARK_JWT_PUBLIC_KEYS "
-                "(PEM files), HALLMARK_JWT_ISSUER and HALLMARK_JWT_AUDIENCE"
+                "HALLMARK_ENV=production needs the identity provider's keys: set HALLMARK_JWT_JWKS_URL "
+                "(its JWKS endpoint) or HALLMARK_JWT_PUBLIC_KEYS (PEM files), and HALLMARK_JWT_ISSUER and "
+                "HALLMARK_JWT_AUDIENCE"
             )
-        return AuthConfig(secret=self.local_secret(), issuer=self.jwt_issuer or None)
+        return AuthConfig(
+            secret=self.local_secret(), issuer=issuer, local=True,
+            max_lifetime_seconds=round(self.jwt_max_lifetime_hours * 3600),
+        )
