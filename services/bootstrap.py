@@ -135,5 +135,6 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None) -> H
     for app in hallmark.services:
         app.on_recorded(pump.wake)
         app.synchronise = lambda app=app: _fail_closed(pump.catch_up(app) + _parked(pump, app))
+        app.upstream_current = lambda source, app=app: pump.caught_up(app, source)
     pump.every(settings.sweep_seconds, hallmark.sweep)
     return hallmark

@@ -82,6 +82,9 @@ class ServiceApplication(Application):
         # date before a command is judged, so a client that just changed something upstream is never
         # refused on stale knowledge (read-your-writes across services).
         self.synchronise: Callable[[], None] = lambda: None
+        # Installed by the composition root: whether this service has applied everything the named
+        # upstream service has published so far, so "unknown" can be told from "not yet received".
+        self.upstream_current: Callable[[str], bool] = lambda source: False
         self._published_names = {cls.__qualname__ for cls in self.published}
         self._parked: dict[UUID, Any] | None = None
 

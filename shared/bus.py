@@ -273,6 +273,12 @@ class Pump:
                     log.exception("consumer %s failed while catching up", consumer.name)
         return failed
 
+    def caught_up(self, target_app: object, source: str) -> bool:
+        """Whether ``target_app`` has applied everything ``source`` has published so far."""
+        followers = [c for c in self.consumers if getattr(c.target, "app", None) is target_app
+                     and any(f.source == source for f in c.feeds)]
+        return bool(followers) and all(c.lag() == 0 and c.health.last_error is None for c in followers)
+
     def _round(self) -> int:
         applied = 0
         with self._lock:

@@ -130,8 +130,10 @@ class File:
         return self.ok(self.api.post(f"/v1/applications/{self.application_id}/review",
                                      {"outcome": "accepted", "reason": "complete; scheme in scope"}, *self.OFFICER))
 
-    def plan(self, **subject: Any) -> dict[str, Any]:
-        body = {"kind": "initial", "planned_start": today().isoformat(), **(subject or {"application_id": self.application_id})}
+    def plan(self, kind: str | None = None, **subject: Any) -> dict[str, Any]:
+        """An initial audit of the application, or (with a certificate as subject) a surveillance audit."""
+        kind = kind or ("surveillance" if "certificate_number" in subject else "initial")
+        body = {"kind": kind, "planned_start": today().isoformat(), **(subject or {"application_id": self.application_id})}
         audit = self.ok(self.api.post("/v1/audits", body, *self.LEAD), 201)
         self.audit_id = audit["id"]
         return audit

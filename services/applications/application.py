@@ -42,7 +42,7 @@ class Applications(ServiceApplication):
                 )
             application = Application(
                 **{**form, "scheme": scheme.code},
-                scheme_documents=scheme.current_documents(),
+                scheme_documents=scheme.current_documents(self.clock.today()),
                 submitted_by=actor,
                 actor=actor,
                 reason="application submitted",

@@ -110,5 +110,5 @@ class KnownScheme(Aggregate):
     def learn_document(self, document: dict[str, Any]) -> None:
         self.documents.append(document)
 
-    def current_documents(self) -> list[dict[str, Any]]:
-        return current_documents(self.documents)
+    def current_documents(self, today: date) -> list[dict[str, Any]]:
+        return current_documents(self.documents, today)

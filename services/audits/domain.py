@@ -9,7 +9,14 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from shared.domain import advisers_within_cooling_off, natural_id, same_person
-from shared.errors import ConflictOfInterest, Duplicate, InvalidTransition, NotFound, NotPermitted
+from shared.errors import (
+    ConflictOfInterest,
+    Duplicate,
+    InvalidTransition,
+    NotFound,
+    NotPermitted,
+    OpenMajorNonconformity,
+)
 
 SEVERITIES = ("major", "minor", "observation")
 
@@ -148,6 +155,13 @@ class Audit(Aggregate):
         if not same_person(self.lead_auditor, actor):
             raise NotPermitted(f"Only the lead auditor of audit {self.id} ({self.lead_auditor}) issues its report")
         findings = list(self.findings.values())
+        open_majors = sorted(f_id for f_id, f in self.findings.items() if f["severity"] == "major" and f["status"] == "open")
+        if conclusion == "conforming" and open_majors:
+            raise OpenMajorNonconformity(
+                f"Audit {self.id} has {len(open_majors)} open major nonconformity(ies) ({', '.join(open_majors)}); "
+                "its report cannot state conformity: close them first, or conclude 'nonconforming'",
+                open_findings=open_majors,
+            )
         self._reported(
             report={
                 "report_id": report_id,

@@ -13,7 +13,7 @@ from services.decisions.domain import (
 )
 from shared.application import Outcome, ServiceApplication
 from shared.domain import FileLink, same_person
-from shared.errors import InvalidCommand, NotPermitted, NotYetKnown
+from shared.errors import Duplicate, InvalidCommand, NotFound, NotPermitted, NotYetKnown
 from shared.idempotency import IdempotencyKey
 
 
@@ -29,6 +29,7 @@ def decision_view(decision: Decision) -> dict[str, Any]:
         "decided_by": decision.decided_by,
         "decided_at": decision.created_on.isoformat(),
         "scope": decision.scope,
+        "products": decision.products,
         "scheme": decision.scheme,
     }
 
@@ -78,6 +79,8 @@ class Decisions(ServiceApplication):
                 if not number:
                     raise InvalidCommand(f"A {outcome} decision has a certificate as subject ('certificate_number')")
                 link = self.find(FileLink.create_id("certificate", number))
+                if link is None and self.upstream_current("registry"):
+                    raise NotFound(f"Certificate {number} does not exist: the registry has issued no such number")
                 if link is None:
                     raise NotYetKnown(f"Certificate {number} is not known to decisions yet; retry shortly")
                 application_id = link.application_id
@@ -92,6 +95,7 @@ class Decisions(ServiceApplication):
             file.check_decision(
                 outcome=outcome, decider=actor, certificate_number=number, basis=request["basis"],
                 effective_from=effective_from, today=today, scope=request.get("scope"),
+                products=request.get("products"),
             )
             application = file.application or {}
             certified = None
@@ -115,9 +119,10 @@ class Decisions(ServiceApplication):
                 scheme=application["scheme"],
                 actor=actor,
                 reason=request["rationale"],
+                products=request.get("products"),
             )
             file.take(decision_id=str(decision.id), outcome=outcome, certificate_number=number, actor=actor,
-                      reason=request["rationale"])
+                      reason=request["rationale"], products=request.get("products"))
             return Outcome(201, decision_view(decision), [decision, file])
 
         return self.execute(command, idempotency)
@@ -127,6 +132,11 @@ class Decisions(ServiceApplication):
     ) -> Outcome:
         def command() -> Outcome:
             contested = self.decision(request["decision_id"])
+            earlier = self.find(Appeal.create_id(str(contested.id)))
+            if earlier is not None:
+                raise Duplicate(
+                    f"Decision {contested.id} is already under appeal {earlier.id} ({earlier.status}); "
+                    "a decision is appealed once", appeal_id=str(earlier.id))
             file = self.file(contested.application_id)
             holder = ((file.application if file else None) or {}).get("submitted_by", "")
             if as_holder and not same_person(actor, holder):
@@ -159,13 +169,19 @@ class Decisions(ServiceApplication):
             appeal = self.appeal(appeal_id)
             file = self.file(appeal.application_id)
             advisers = file.advisers(self.clock.today()) if file else []
+            holder_people = [((file.application if file else None) or {}).get("submitted_by", "")]
             appeal.decide(
                 committee=request["committee"], outcome=request["outcome"], rationale=request["rationale"],
-                advisers=advisers, actor=actor,
+                advisers=advisers, actor=actor, holder_people=holder_people,
             )
             changed: list[Any] = [appeal]
             if file is not None and appeal.outcome == "upheld" and appeal.contested_outcome == "refuse":
                 file.reopen(decision_id=appeal.decision_id, appeal_id=str(appeal.id), actor=actor)
+                changed.append(file)
+            elif file is not None and appeal.outcome == "upheld" and appeal.contested_outcome == "suspend" \
+                    and appeal.certificate_number:
+                file.note_upheld_appeal(certificate_number=appeal.certificate_number, decision_id=appeal.decision_id,
+                                        appeal_id=str(appeal.id), actor=actor)
                 changed.append(file)
             return Outcome(200, appeal_view(appeal), changed)
 

@@ -22,7 +22,10 @@ from shared.errors import (
 
 ON_APPLICATION = ("grant", "refuse")
 ON_CERTIFICATE = ("maintain", "suspend", "restore", "withdraw", "renew", "extend_scope", "reduce_scope", "terminate")
-NEEDS_BASIS = frozenset({"grant", "renew", "extend_scope"})  # an evaluation must support them
+NEEDS_BASIS = frozenset({"grant", "renew", "extend_scope", "maintain", "restore"})  # an evaluation supports them
+# Maintenance rests on a surveillance audit (7.9); a restoration on an audit reported after the
+# suspension, showing the cause was removed (7.11).
+MAINTAIN_ON_KINDS = frozenset({"surveillance"})
 NEEDS_NO_OPEN_MAJOR = frozenset({"grant", "renew", "restore", "extend_scope"})  # R4 (and no wider scope)
 
 NEEDS_SCOPE = frozenset({"extend_scope", "reduce_scope"})
@@ -48,6 +51,10 @@ class CertificationFile(Aggregate):
         self.certificates: dict[str, str] = {}  # number -> status (as decided or as issued)
         self.valid_until: dict[str, str] = {}  # number -> last valid day (ISO)
         self.decided: list[dict[str, Any]] = []
+        # number -> the audits already reported when it was last suspended (they cannot support a restoration)
+        self.reported_before_suspension: dict[str, list[str]] = {}
+        self.upheld_appeals: dict[str, str] = {}  # number -> appeal upheld against its suspension in force
+        self.certified_products: list[dict[str, Any]] | None = None  # as granted, then as scope changes set them
 
     # -- facts learnt from other services -------------------------------------------------------
 
@@ -62,8 +69,9 @@ class CertificationFile(Aggregate):
         self.application_status = status
 
     @event("AuditNoted")
-    def note_audit(self, audit_id: str) -> None:
+    def note_audit(self, audit_id: str, kind: str | None = None) -> None:
         self.audits.setdefault(audit_id, {"reported": False, "conclusion": None})
+        self.audits[audit_id]["kind"] = kind
 
     @event("EvaluatorNoted")
     def note_evaluator(self, audit_id: str, person: str, role: str) -> None:
@@ -112,9 +120,38 @@ class CertificationFile(Aggregate):
                 f"and may not act as {acting_as}"
             )
 
+    def products_now(self) -> list[dict[str, Any]]:
+        if self.certified_products is not None:
+            return self.certified_products
+        return list((self.application or {}).get("products", []))
+
+    def check_products(self, outcome: str, products: list[dict[str, Any]] | None) -> None:
+        """A reduction names the products that remain (a subset); an extension, if it names products,
+        keeps every product already certified."""
+        if outcome not in NEEDS_SCOPE:
+            if products is not None:
+                raise InvalidCommand(f"A {outcome} decision does not change the products ('products')")
+            return
+        current = {person_key(p["name"]) for p in self.products_now()}
+        named = [person_key(p["name"]) for p in products or []]
+        if len(set(named)) != len(named):
+            raise InvalidCommand("'products' names a product more than once")
+        if outcome == "reduce_scope":
+            if not products:
+                raise InvalidCommand(
+                    "A reduce_scope decision names the products that remain certified ('products'); "
+                    f"certified now: {', '.join(p['name'] for p in self.products_now())}")
+            unknown = [p["name"] for p in products if person_key(p["name"]) not in current]
+            if unknown:
+                raise InvalidCommand(f"A reduction keeps only products already certified; not certified: "
+                                     f"{', '.join(unknown)}")
+        elif products is not None and not current <= set(named):
+            dropped = [p["name"] for p in self.products_now() if person_key(p["name"]) not in set(named)]
+            raise InvalidCommand(f"An extension keeps every certified product; missing: {', '.join(dropped)}")
+
     def check_decision(
         self, *, outcome: str, decider: str, certificate_number: str | None, basis: list[str],
-        effective_from: date, today: date, scope: str | None,
+        effective_from: date, today: date, scope: str | None, products: list[dict[str, Any]] | None = None,
     ) -> None:
         if self.application is None:
             raise NotYetKnown(
@@ -123,6 +160,7 @@ class CertificationFile(Aggregate):
             )
         if outcome in NEEDS_SCOPE and not scope:
             raise InvalidCommand(f"A {outcome} decision states the new scope ('scope')")
+        self.check_products(outcome, products)
         if outcome in NEEDS_BASIS and not basis:
             raise InvalidCommand(f"A {outcome} decision cites the reported audits it rests on ('basis')")
         self.check_impartial(decider, today, "decision maker")
@@ -164,6 +202,18 @@ class CertificationFile(Aggregate):
                 )
             if not audit["reported"]:
                 raise InvalidTransition(f"Audit {audit_id} has no report yet; a decision rests on reported audits")
+        if outcome == "maintain" and not any(self.audits[a].get("kind") in MAINTAIN_ON_KINDS for a in basis):
+            raise InvalidCommand(
+                "A maintain decision rests on a reported surveillance audit; cite one in 'basis'",
+                basis=basis)
+        if outcome == "restore" and certificate_number not in self.upheld_appeals:
+            before = set(self.reported_before_suspension.get(certificate_number or "", []))
+            if not [a for a in basis if a not in before]:
+                raise InvalidCommand(
+                    f"A restoration rests on an audit reported after certificate {certificate_number} was suspended "
+                    "(a verification that the cause was removed), or on an appeal upheld against the suspension; "
+                    "the basis cites only earlier audits",
+                    basis=basis)
         if outcome in NEEDS_NO_OPEN_MAJOR and self.open_majors:
             raise OpenMajorNonconformity(
                 f"{len(self.open_majors)} major nonconformity(ies) of this file are open: "
@@ -171,22 +221,44 @@ class CertificationFile(Aggregate):
                 open_findings=sorted(self.open_majors),
             )
 
-    def take(self, *, decision_id: str, outcome: str, certificate_number: str | None, actor: str, reason: str) -> None:
+    def take(
+        self, *, decision_id: str, outcome: str, certificate_number: str | None, actor: str, reason: str,
+        products: list[dict[str, Any]] | None = None,
+    ) -> None:
         self._taken(decision_id=decision_id, outcome=outcome, certificate_number=certificate_number,
-                    actor=actor, reason=reason)
+                    actor=actor, reason=reason, products=products)
 
     def reopen(self, *, decision_id: str, appeal_id: str, actor: str) -> None:
         """An upheld appeal against a refusal: the application is to be decided again."""
         self._reopened(decision_id=decision_id, appeal_id=appeal_id, actor=actor,
                        reason=f"appeal {appeal_id} upheld against decision {decision_id}")
 
+    def note_upheld_appeal(self, *, certificate_number: str, decision_id: str, appeal_id: str, actor: str) -> None:
+        """An upheld appeal against a suspension: the restoration that corrects it rests on the appeal."""
+        self._upheld_noted(certificate_number=certificate_number, decision_id=decision_id, appeal_id=appeal_id,
+                           actor=actor, reason=f"appeal {appeal_id} upheld against suspension {decision_id}")
+
+    @event("UpheldAppealNoted")
+    def _upheld_noted(self, certificate_number: str, decision_id: str, appeal_id: str, actor: str, reason: str) -> None:
+        self.upheld_appeals[certificate_number] = appeal_id
+
     @event("ReopenedOnAppeal")
     def _reopened(self, decision_id: str, appeal_id: str, actor: str, reason: str) -> None:
         self.decided = [d for d in self.decided if d["decision_id"] != decision_id]
 
     @event("DecisionTaken")
-    def _taken(self, decision_id: str, outcome: str, certificate_number: str | None, actor: str, reason: str) -> None:
+    def _taken(
+        self, decision_id: str, outcome: str, certificate_number: str | None, actor: str, reason: str,
+        products: list[dict[str, Any]] | None = None,
+    ) -> None:
+        if products is not None:
+            self.certified_products = products
         self.decided.append({"decision_id": decision_id, "outcome": outcome, "certificate_number": certificate_number})
+        if certificate_number and outcome in ("suspend", "restore"):
+            self.upheld_appeals.pop(certificate_number, None)
+        if certificate_number and outcome == "suspend":
+            self.reported_before_suspension[certificate_number] = sorted(
+                a for a, audit in self.audits.items() if audit.get("reported"))
         if certificate_number and outcome in OUTCOME_STATUS:
             self.certificates[certificate_number] = OUTCOME_STATUS[outcome]
         elif certificate_number and outcome in REVISIONS:
@@ -212,7 +284,9 @@ class Decision(Aggregate):
         scheme: str,
         actor: str,
         reason: str,
+        products: list[dict[str, Any]] | None = None,
     ) -> None:
+        self.products = products
         self.outcome = outcome
         self.application_id = application_id
         self.certificate_number = certificate_number
@@ -227,7 +301,14 @@ class Decision(Aggregate):
 
 
 class Appeal(Aggregate):
-    """An appeal against a decision, decided by a committee not involved in it (7.13, R8)."""
+    """An appeal against a decision, decided by a committee not involved in it (7.13, R8).
+
+    One appeal per contested decision: its id derives from the decision's, so the store itself
+    refuses a second one."""
+
+    @staticmethod
+    def create_id(decision_id: str, **_: Any) -> UUID:
+        return natural_id("appeal", decision_id)
 
     @event("Lodged")
     def __init__(
@@ -241,13 +322,15 @@ class Appeal(Aggregate):
         self.involved = involved
         self.appellant = appellant
         self.grounds = grounds
+        self.lodged_by = actor
         self.status = "lodged"
         self.committee: list[str] = []
         self.outcome: str | None = None
         self.rationale: str | None = None
 
     def decide(
-        self, *, committee: list[str], outcome: str, rationale: str, advisers: list[str], actor: str
+        self, *, committee: list[str], outcome: str, rationale: str, advisers: list[str], actor: str,
+        holder_people: list[str] = (),
     ) -> None:
         if self.status != "lodged":
             raise InvalidTransition(f"Appeal {self.id} is already {self.status}")
@@ -263,6 +346,12 @@ class Appeal(Aggregate):
                 )
             if any(same_person(member, adviser) for adviser in advisers):
                 raise ConflictOfInterest(f"{member} advised the holder in the last two years")
+            own = [self.appellant, self.lodged_by, *holder_people]
+            if any(same_person(member, person) for person in own if person):
+                raise ConflictOfInterest(
+                    f"{member} acts for the appellant (appellant, lodged the appeal, or the holder's own people) "
+                    "and may not sit on the committee that decides the appeal"
+                )
         self._decided(committee=committee, outcome=outcome, rationale=rationale, decision_id=self.decision_id,
                       certificate_number=self.certificate_number, actor=actor, reason=rationale)
 

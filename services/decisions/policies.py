@@ -38,7 +38,7 @@ def on_audits(decisions: Decisions):
         if message.type == "Audit.Planned":
             application_id = message.data["application_id"]
             file = decisions.file_or_new(application_id)
-            file.note_audit(audit_id=audit_id)
+            file.note_audit(audit_id=audit_id, kind=message.data.get("kind"))
             changed: list[Any] = [file]
             if decisions.find(FileLink.create_id("audit", audit_id)) is None:
                 changed.append(FileLink(kind="audit", key=audit_id, application_id=application_id))

@@ -6,7 +6,6 @@ suspended and withdrawn certificates too, and answers whether a certificate was 
 
 from __future__ import annotations
 
-import base64
 import json
 from datetime import date
 from typing import Any
@@ -47,6 +46,8 @@ def validity_on(doc: dict[str, Any], day: date) -> dict[str, Any]:
     for h in sorted(doc["history"], key=lambda h: (h["effective_from"], h["at"])):
         if h["status"] != "superseded" and h["effective_from"] <= iso:
             status = h["status"]
+    if revision is not None and iso > revision["valid_until"] and status in ("active", "suspended"):
+        status = "expired"  # validity ran out on that day, whether or not the sweep had recorded it yet
     valid = revision is not None and iso <= revision["valid_until"] and status == "active"
     return {"date": iso, "valid": valid, "status": status or "not yet certified", "revision": revision and revision["revision"]}
 
@@ -89,7 +90,7 @@ def _search_text(doc: dict[str, Any]) -> str:
 class CertificateView(View):
     name = "certificates"
     tables = ("certificates",)
-    version = 4
+    version = 5  # 5: revisions name their products (scope changes)
 
     def schema(self) -> list[str]:
         return [
@@ -168,13 +169,15 @@ class CertificateView(View):
             doc["documents"] = data["documents"]
             doc["transitions"] = _pending(doc["transitions"], data["documents"])
             doc["appeal_upheld"] = None
+            if data.get("products") is not None:  # a scope change that names the products it covers
+                doc["products"] = data["products"]
             doc.update(revision=data["revision"], scope=data["scope"], valid_until=data["valid_until"],
                        status="active", status_since=data["effective_from"], withdrawal_proposed=False,
                        suspension_proposed=False, surveillance_due=data["surveillance_due"])
             doc["revisions"].append(
                 {"revision": data["revision"], "status": "active", "scope": data["scope"],
                  "valid_from": data["effective_from"], "valid_until": data["valid_until"],
-                 "decision_id": data["decision_id"]}
+                 "decision_id": data["decision_id"], "products": doc["products"]}
             )
             doc["history"].append(
                 {"status": "active", "at": at, "effective_from": data["effective_from"],
@@ -285,23 +288,16 @@ class CertificateView(View):
             c.execute(sql, params)
             return [json.loads(r[0]) for r in c.fetchall()]
 
+    def page(
+        self, *, limit: int, after: str | None = None, **filters: Any
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of ``search`` in number order, and the number the next page starts after (None on
+        the last page)."""
+        items = self.search(after=after, limit=limit + 1, **filters)
+        return items[:limit], (items[limit - 1]["number"] if len(items) > limit else None)
+
     def snapshot(self) -> list[dict[str, Any]]:
         with self.db.read() as c:
             c.execute("SELECT doc FROM certificates ORDER BY number")
             return [json.loads(r[0]) for r in c.fetchall()]
 
-
-_CURSOR_PREFIX = "after:"
-
-
-def encode_cursor(number: str) -> str:
-    """An opaque page cursor: the last certificate number of the page."""
-    return base64.urlsafe_b64encode((_CURSOR_PREFIX + number).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> str:
-    padded = cursor + "=" * (-len(cursor) % 4)
-    text = base64.b64decode(padded.encode(), altchars=b"-_", validate=True).decode()
-    if not text.startswith(_CURSOR_PREFIX):
-        raise ValueError("not a directory cursor")
-    return text[len(_CURSOR_PREFIX):]

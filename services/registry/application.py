@@ -22,14 +22,14 @@ def load_catalogue() -> Catalogue:
     return Catalogue(**data)
 
 
-def scheme_view(scheme: Scheme) -> dict[str, Any]:
+def scheme_view(scheme: Scheme, today: date) -> dict[str, Any]:
     return {
         "code": scheme.code,
         "mark": scheme.mark,
         "title": scheme.title,
         "certification_type": scheme.certification_type,
         "documents": scheme.documents,
-        "current_documents": scheme.current_documents(),
+        "current_documents": scheme.current_documents(today),
         "validity_months": scheme.validity_months,
         "surveillance_months": scheme.surveillance_months,
         "admission_months": scheme.admission_months,
@@ -54,7 +54,7 @@ class Registry(ServiceApplication):
             if self.find(Scheme.create_id(spec["code"])) is not None:
                 raise Duplicate(f"Scheme {spec['code'].upper()} already exists")
             scheme = Scheme(**spec, actor=actor, reason="scheme registered in the catalogue")
-            return Outcome(201, scheme_view(scheme), [scheme])
+            return Outcome(201, scheme_view(scheme, self.clock.today()), [scheme])
 
         return self.execute(command, idempotency)
 
@@ -64,7 +64,7 @@ class Registry(ServiceApplication):
         def command() -> Outcome:
             scheme = self.scheme(code)
             scheme.publish_document(**document, actor=actor, reason="new document version published")
-            return Outcome(201, scheme_view(scheme), [scheme])
+            return Outcome(201, scheme_view(scheme, self.clock.today()), [scheme])
 
         return self.execute(command, idempotency)
 
@@ -94,7 +94,7 @@ class Registry(ServiceApplication):
             scope=decision["certified"]["scope"],
             scheme=scheme.code,
             mark=scheme.mark,
-            documents=scheme.current_documents(),
+            documents=scheme.current_documents(self.clock.today()),
             valid_from=valid_from,
             valid_until=add_months(valid_from, scheme.validity_months),
             surveillance_months=scheme.surveillance_months,

@@ -90,8 +90,8 @@ class Scheme(Aggregate):
     def _document_published(self, code: str, document: dict[str, Any], actor: str, reason: str) -> None:
         self.documents.append(document)
 
-    def current_documents(self) -> list[dict[str, Any]]:
-        return current_documents(self.documents)
+    def current_documents(self, today: date) -> list[dict[str, Any]]:
+        return current_documents(self.documents, today)
 
 
 def luhn_check_digit(digits: str) -> str:
@@ -214,6 +214,7 @@ class Certificate(Aggregate):
     def revise(
         self, *, outcome: str, decision_id: str, effective_from: date, scope: str | None, valid_until: date | None,
         actor: str, reason: str, documents: list[dict[str, Any]] | None = None,
+        products: list[dict[str, Any]] | None = None,
     ) -> None:
         """A scope change or renewal: the current revision is superseded by the next, which is active and
         refers to the scheme's documents in force (ending any transition to a new TRA/PTV version)."""
@@ -227,6 +228,7 @@ class Certificate(Aggregate):
             effective_from=effective_from,
             scope=scope if scope is not None else self.scope,
             valid_until=valid_until or self.valid_until,
+            products=products,
             surveillance_due=add_months(effective_from, self.surveillance_months) if valid_until else self.surveillance_due,
             actor=actor,
             reason=reason,
@@ -236,8 +238,11 @@ class Certificate(Aggregate):
     def _revised(
         self, number: str, revision: int, superseded_revision: int, decision_id: str, effective_from: date, scope: str,
         valid_until: date, surveillance_due: date, documents: list[dict[str, Any]], actor: str, reason: str,
+        products: list[dict[str, Any]] | None = None,
     ) -> None:
         self.documents = documents
+        if products is not None:
+            self.products = products
         self.appeal_upheld = None
         self.surveillance_due = surveillance_due
         self.suspension_proposed = False

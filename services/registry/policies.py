@@ -42,7 +42,8 @@ def on_decision(registry: Registry):
                 if outcome == "renew":
                     valid_until = registry_valid_until(certificate.valid_until, effective_from, scheme.validity_months)
                 certificate.revise(outcome=outcome, scope=decision.get("scope"), valid_until=valid_until,
-                                   documents=scheme.current_documents(), reason=reason, **common)
+                                   products=decision.get("products"),
+                                   documents=scheme.current_documents(registry.clock.today()), reason=reason, **common)
             elif outcome == "maintain":
                 certificate.maintain(reason=reason, **common)
         except DomainError as refused:

@@ -18,7 +18,8 @@ def _slug(response) -> str:
 
 @pytest.mark.parametrize("outcome,extra", [
     ("maintain", {}), ("suspend", {}), ("withdraw", {}), ("terminate", {}), ("renew", {}),
-    ("extend_scope", {"scope": "Kerbs and gutters"}), ("reduce_scope", {"scope": "Kerbs KB 100 only"}),
+    ("extend_scope", {"scope": "Kerbs and gutters"}),
+    ("reduce_scope", {"scope": "Kerbs KB 100 only", "products": [{"name": "Kerb KB 100", "type": "kerb"}]}),
 ])
 def test_r1_a_later_evaluator_never_decides_any_outcome(api, outcome, extra):
     file = File(api).granted()
@@ -172,6 +173,11 @@ def test_overdue_surveillance_is_visible_and_proposes_suspension(api, hallmark):
         hallmark.clock.fixed_today = None
     hallmark.settle()
     assert api.get(f"/v1/certificates/{file.certificate}", *File.ADMIN).json()["suspension_proposed"] is True
+    refused = file.decide("maintain")  # the initial audit is no surveillance
+    assert refused.status_code == 422 and "surveillance" in refused.json()["detail"]
+    file.plan(certificate_number=file.certificate)
+    file.ok(file.team("Ann Auditor", "lead_auditor"))
+    file.ok(file.report(by=File.AUDITOR))
     file.ok(file.decide("maintain"), 201)  # surveillance done, certification maintained
     cert = api.get(f"/v1/certificates/{file.certificate}", *File.ADMIN).json()
     assert cert["suspension_proposed"] is False and cert["surveillance_due"] > due
@@ -253,9 +259,10 @@ def test_r10_every_event_names_actor_time_and_reason(api, hallmark):
             assert message.time.tzinfo is not None
 
 
-def test_public_validity_on_a_date(api):
+def test_public_validity_on_a_date(api, hallmark):
     file = File(api).granted()
     start = TODAY
+    hallmark.clock.fixed_today = add_months(start, 36) + timedelta(days=1)  # asked after the validity ran out
 
     def valid_on(day):
         return api.get(f"/public/v1/certificates/{file.certificate}", on=day.isoformat()).json()["valid_on"]
@@ -283,7 +290,8 @@ def test_reduce_scope_ends_a_suspension_but_extension_does_not(api):
     file.ok(file.decide("suspend"), 201)
     extend = file.decide("extend_scope", scope="Kerbs and gutters")
     assert extend.status_code == 409 and _slug(extend) == "invalid-transition"
-    file.ok(file.decide("reduce_scope", scope="Kerbs type KB 100 only"), 201)
+    file.ok(file.decide("reduce_scope", scope="Kerbs type KB 100 only",
+                        products=[{"name": "Kerb KB 100", "type": "kerb"}]), 201)
     cert = api.get(f"/v1/certificates/{file.certificate}", *File.ADMIN).json()
     assert cert["status"] == "active" and cert["revision"] == 2 and cert["scope"] == "Kerbs type KB 100 only"
 

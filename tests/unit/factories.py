@@ -41,7 +41,10 @@ REGISTRAR = "Rita Registrar"
 
 APPLICANT = {"name": "Betonfabriek Vandamme NV", "registration_number": "BE0123456789", "address": "Kaai 12, 9000 Gent"}
 PRODUCTION_UNIT = {"name": "Plant Gent-Zeehaven", "address": "Havenlaan 5, 9000 Gent"}
-PRODUCTS = [{"trade_name": "VDM Kerb 100", "type": "kerb", "description": "Concrete kerb units, class 2"}]
+PRODUCTS = [{"name": "VDM Kerb 100", "type": "kerb", "description": "Concrete kerb units, class 2"},
+            {"name": "VDM Kerb 150", "type": "kerb", "description": "Concrete kerb units, class 3"}]
+SURVEILLANCE_ID = "a0d17000-0000-4000-8000-000000000002"
+VERIFICATION_ID = "a0d17000-0000-4000-8000-000000000003"
 SCHEME_DOCUMENTS = [
     {"kind": "TRA", "ref": "TRA 21", "version": "3.0", "effective_from": "2025-01-01", "transition_deadline": None},
     {"kind": "PTV", "ref": "PTV 21-601", "version": "2.1", "effective_from": "2024-06-01", "transition_deadline": None},
@@ -123,13 +126,21 @@ def make_file(
         "consultancy": consultancy() if consultancy_declared is None else consultancy_declared,
     })
     file.note_application_status(status=application_status)
-    file.note_audit(audit_id=AUDIT_ID)
+    file.note_audit(audit_id=AUDIT_ID, kind="initial")
     for person, role in evaluators:
         file.note_evaluator(audit_id=AUDIT_ID, person=person, role=role)
     if reported:
         file.note_report(audit_id=AUDIT_ID, conclusion="conforming")
     if certificate_status is not None:
         file.note_certificate(number=NUMBER, status=certificate_status)
+    file.collect_events()
+    return file
+
+
+def with_reported_audit(file: CertificationFile, audit_id: str, kind: str) -> CertificationFile:
+    """A later audit of the file (surveillance, special...), reported conforming."""
+    file.note_audit(audit_id=audit_id, kind=kind)
+    file.note_report(audit_id=audit_id, conclusion="conforming")
     file.collect_events()
     return file
 
@@ -143,6 +154,7 @@ def decide_kwargs(outcome: str = "grant", **overrides: Any) -> dict[str, Any]:
         effective_from=TODAY,
         today=TODAY,
         scope="Concrete kerb units, reduced" if outcome in ("extend_scope", "reduce_scope") else None,
+        products=PRODUCTS[:1] if outcome == "reduce_scope" else None,
     )
     kwargs.update(overrides)
     return kwargs
@@ -162,6 +174,7 @@ def make_decision(outcome: str = "grant", **overrides: Any) -> Decision:
         scheme="BENOR-PTV-21-601",
         actor=DECIDER,
         reason="audit conforming, no open major nonconformity",
+        products=None,
     )
     kwargs.update(overrides)
     return Decision(**kwargs)

@@ -176,3 +176,26 @@ def test_nothing_is_recorded_after_the_report(reported_audit):
     refused(audit, InvalidTransition, audit.issue_report, report_id="RPT-2", today=TODAY, actor=LEAD, **REPORT)
     assert audit.report["report_id"] == "RPT-1"
     assert audit.findings == {} and len(audit.team) == 2
+
+
+def test_a_report_cannot_state_conformity_while_a_major_is_open():
+    from shared.errors import OpenMajorNonconformity
+
+    audit = staffed_audit()
+    audit.record_finding(finding_id="F-1", actor=AUDITOR, **FINDING)  # major
+    recorded(audit)
+    conforming = {**REPORT, "conclusion": "conforming", "recommendation": "grant"}
+    error = refused(audit, OpenMajorNonconformity, audit.issue_report, report_id="RPT-1", today=TODAY, actor=LEAD,
+                    **conforming)
+    assert error.extensions["open_findings"] == ["F-1"]
+    audit.issue_report(report_id="RPT-1", today=TODAY, actor=LEAD, **REPORT)  # nonconforming is the truth
+    assert audit.report["conformity_statement"] == "nonconforming"
+
+
+def test_a_report_states_conformity_once_the_majors_are_closed():
+    audit = staffed_audit()
+    audit.record_finding(finding_id="F-1", actor=AUDITOR, **FINDING)
+    audit.close_finding(finding_id="F-1", evidence="corrected", today=TODAY, actor=LEAD)
+    audit.issue_report(report_id="RPT-1", today=TODAY, actor=LEAD,
+                       **{**REPORT, "conclusion": "conforming", "recommendation": "grant"})
+    assert audit.report["conformity_statement"] == "conforming"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.decisions.domain import CertificationFile
+from services.decisions.domain import Appeal, CertificationFile
 from shared.errors import (
     ConflictOfInterest,
     EffectiveDateBeforeDecision,
@@ -16,6 +16,9 @@ from shared.errors import (
 from tests.unit.factories import (
     AUDIT_ID,
     AUDITOR,
+    PRODUCTS,
+    SURVEILLANCE_ID,
+    VERIFICATION_ID,
     CONSULTANT,
     DECIDER,
     EXPERT,
@@ -33,6 +36,7 @@ from tests.unit.factories import (
     make_file,
     recorded,
     refused,
+    with_reported_audit,
 )
 
 
@@ -43,11 +47,12 @@ def decide(file: CertificationFile, outcome: str = "grant", **overrides):
     file.check_decision(**kwargs)
     assert file.collect_events() == []  # a check records nothing
     decision = make_decision(outcome, actor=kwargs["decider"], effective_from=kwargs["effective_from"],
-                             certificate_number=kwargs["certificate_number"], scope=kwargs["scope"])
+                             certificate_number=kwargs["certificate_number"], scope=kwargs["scope"],
+                             products=kwargs["products"])
     (event,) = recorded(decision)  # R10 on the decision record
     assert type(event).__name__ == "Recorded" and event.actor == kwargs["decider"]
     file.take(decision_id=str(decision.id), outcome=outcome, certificate_number=kwargs["certificate_number"],
-              actor=kwargs["decider"], reason="rationale")
+              actor=kwargs["decider"], reason="rationale", products=kwargs["products"])
     assert [type(e).__name__ for e in file.collect_events()] == ["DecisionTaken"]
     return decision
 
@@ -169,7 +174,8 @@ def test_r4_minor_findings_and_observations_never_block(severity, outcome, certi
 @pytest.mark.parametrize("outcome", ["suspend", "withdraw", "maintain", "reduce_scope"])
 def test_r4_an_open_major_does_not_prevent_sanctions(outcome):
     file = with_finding(make_file(certificate_status="active"), "F-1", "major")
-    decide(file, outcome)
+    with_reported_audit(file, SURVEILLANCE_ID, "surveillance")
+    decide(file, outcome, basis=[SURVEILLANCE_ID])
 
 
 # -- other checks of a decision -------------------------------------------------------------------
@@ -193,8 +199,9 @@ def test_r5_decisions_refuses_what_the_registry_could_not_apply():
     file = make_file(certificate_status="active")
     refuse_decision(file, InvalidTransition, "restore")
     decide(file, "suspend")
-    refuse_decision(file, InvalidTransition, "maintain")
-    decide(file, "restore")
+    with_reported_audit(file, SURVEILLANCE_ID, "surveillance")
+    refuse_decision(file, InvalidTransition, "maintain", basis=[SURVEILLANCE_ID])
+    decide(file, "restore", basis=[SURVEILLANCE_ID])
     assert file.certificates[NUMBER] == "active"
 
 
@@ -261,3 +268,68 @@ def test_r2_a_member_whose_advice_ended_more_than_two_years_ago_may_sit(appeal):
     appeal.decide(committee=["Paula Public", OLD_CONSULTANT], advisers=advisers, **APPEAL)
     recorded(appeal)
     assert appeal.status == "decided"
+
+
+# -- what maintenance, restoration and scope changes rest on -------------------------------------
+
+
+def test_maintenance_rests_on_a_reported_surveillance_audit():
+    file = make_file(certificate_status="active")
+    refuse_decision(file, InvalidCommand, "maintain", basis=[])
+    refuse_decision(file, InvalidCommand, "maintain")  # the initial audit is no surveillance
+    with_reported_audit(file, SURVEILLANCE_ID, "surveillance")
+    decide(file, "maintain", basis=[SURVEILLANCE_ID])
+
+
+def test_a_restoration_rests_on_an_audit_reported_after_the_suspension():
+    file = make_file(certificate_status="active")
+    with_reported_audit(file, SURVEILLANCE_ID, "surveillance")
+    decide(file, "suspend", basis=[SURVEILLANCE_ID])
+    refuse_decision(file, InvalidCommand, "restore", basis=[])
+    refuse_decision(file, InvalidCommand, "restore", basis=[SURVEILLANCE_ID])  # what led to the suspension
+    refuse_decision(file, InvalidCommand, "restore", basis=[AUDIT_ID])
+    with_reported_audit(file, VERIFICATION_ID, "special")
+    decide(file, "restore", basis=[VERIFICATION_ID])
+    assert file.certificates[NUMBER] == "active"
+
+
+def test_a_restoration_after_a_second_suspension_needs_a_newer_verification():
+    file = make_file(certificate_status="active")
+    decide(file, "suspend")
+    with_reported_audit(file, VERIFICATION_ID, "special")
+    decide(file, "restore", basis=[VERIFICATION_ID])
+    decide(file, "suspend")
+    refuse_decision(file, InvalidCommand, "restore", basis=[VERIFICATION_ID])
+
+
+def test_a_reduction_names_the_products_that_remain():
+    file = make_file(certificate_status="active")
+    refuse_decision(file, InvalidCommand, "reduce_scope", products=None)
+    refuse_decision(file, InvalidCommand, "reduce_scope", products=[])
+    refuse_decision(file, InvalidCommand, "reduce_scope", products=[{"name": "Some Other Kerb", "type": "kerb"}])
+    refuse_decision(file, InvalidCommand, "reduce_scope", products=[PRODUCTS[0], PRODUCTS[0]])
+    decide(file, "reduce_scope", products=[{"name": "vdm  kerb 100", "type": "kerb"}])
+    assert [p["name"] for p in file.products_now()] == ["vdm  kerb 100"]
+    # the product dropped is no longer certified: a later reduction cannot keep it
+    refuse_decision(file, InvalidCommand, "reduce_scope", products=[PRODUCTS[1]])
+
+
+def test_an_extension_keeps_every_certified_product():
+    file = make_file(certificate_status="active")
+    refuse_decision(file, InvalidCommand, "extend_scope", products=[PRODUCTS[0]])
+    decide(file, "extend_scope", products=[*PRODUCTS, {"name": "VDM Kerb 200", "type": "kerb"}])
+    assert len(file.products_now()) == 3
+    refuse_decision(file, InvalidCommand, "suspend", products=[PRODUCTS[0]])  # only scope changes name products
+
+
+@pytest.mark.parametrize("member", ["Bea Holder", "bea  HOLDER", OFFICER, "Sam Submitter"])
+def test_the_holders_own_people_cannot_sit_on_their_appeal(member):
+    appeal = Appeal(
+        decision_id="d3c15101-0000-4000-8000-000000000010", certificate_number=NUMBER, application_id="a-1",
+        contested_outcome="suspend", involved=[DECIDER], appellant="Bea Holder", grounds="closed in time",
+        actor=OFFICER, reason="closed in time",
+    )
+    recorded(appeal)
+    refused(appeal, ConflictOfInterest, appeal.decide, committee=["Paula Public", member], advisers=[],
+            holder_people=["Sam Submitter"], **APPEAL)
+    assert appeal.status == "lodged"

@@ -304,3 +304,18 @@ def test_overdue_surveillance_proposes_suspension_once_and_maintain_clears_it():
     assert certificate.suspension_proposed is False
     assert certificate.surveillance_due == date(2028, 1, 2)
     assert [type(e).__name__ for e in certificate.collect_events()] == ["SurveillanceOverdue", "Maintained"]
+
+
+def test_a_document_version_counts_only_from_its_effective_date():
+    from datetime import timedelta
+
+    from shared.domain import current_documents
+
+    documents = [
+        {"kind": "PTV", "ref": "PTV 21-601", "version": "2.0", "effective_from": "2025-01-01"},
+        {"kind": "PTV", "ref": "PTV 21-601", "version": "3.0", "effective_from": (TODAY + timedelta(days=1)).isoformat()},
+        {"kind": "TRA", "ref": "TRA 21", "version": "1.0", "effective_from": (TODAY + timedelta(days=30)).isoformat()},
+    ]
+    assert [d["version"] for d in current_documents(documents, TODAY)] == ["2.0"]
+    assert [d["version"] for d in current_documents(documents, TODAY + timedelta(days=1))] == ["3.0"]
+    assert sorted(d["version"] for d in current_documents(documents, TODAY + timedelta(days=30))) == ["1.0", "3.0"]
