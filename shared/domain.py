@@ -24,9 +24,30 @@ def same_person(a: str, b: str) -> bool:
     return person_key(a) == person_key(b)
 
 
+# Code points that show as nothing but are not format characters (category Cf): the rest of
+# Unicode's Default_Ignorable_Code_Point (combining grapheme joiner, Hangul fillers, Khmer inherent
+# vowels, Mongolian and other variation selectors).
+_INVISIBLE = frozenset([0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180B, 0x180C, 0x180D, 0x180F, 0x3164, 0xFFA0,
+                        *range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)])
+
+
+def _shows_nothing(char: str) -> bool:
+    if char.isspace():
+        return False  # NBSP, tabs, ideographic space and the like separate words: folded below
+    return unicodedata.category(char) in ("Cf", "Cc") or ord(char) in _INVISIBLE
+
+
 def person_key(name: str) -> str:
-    """One form per person's name, whatever the case, spacing or Unicode composition."""
-    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+    """One form per person's name, the only one R1, R2 and R8 compare (ADR 0007).
+
+    Two spellings that look alike to a reader get one key: compatibility forms (fullwidth letters,
+    ligatures) and combining accents are normalised (NFKC), characters that show as nothing (format
+    characters such as U+200B, U+00AD, U+2060, U+FEFF, bidi controls, variation selectors) are
+    dropped, case is folded (then NFKC again, which case folding can undo), and every run of
+    whitespace, NBSP and the other Unicode spaces included, is one space.
+    """
+    visible = "".join(char for char in unicodedata.normalize("NFKC", name) if not _shows_nothing(char))
+    return " ".join(unicodedata.normalize("NFKC", visible.casefold()).split())
 
 
 def years_before(day: date, years: int) -> date:

@@ -6,51 +6,58 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
 
 from services.applications.application import Applications
 from shared.http.auth import STAFF, Actor, require
+from shared.http.fields import (
+    MAX_CONSULTANCY,
+    MAX_PRODUCTS,
+    Address,
+    Code,
+    Label,
+    Name,
+    NameOrEmpty,
+    PathId,
+    PersonName,
+    Strict,
+    Text,
+    TextOrEmpty,
+    at_most,
+)
 from shared.http.idempotency import idempotency_key
 from shared.idempotency import IdempotencyKey
-
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-Text = Annotated[str, Field(min_length=1, max_length=2000)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class Applicant(Strict):
     name: Name
-    registration_number: Annotated[str, Field(min_length=1, max_length=40)]
-    address: Text
+    registration_number: Label
+    address: Address
 
 
 class ProductionUnit(Strict):
     name: Name
-    address: Text
+    address: Address
 
 
 class Product(Strict):
     name: Name
     type: Name
-    description: Annotated[str, Field(max_length=2000)] = ""
+    description: TextOrEmpty = ""
 
 
 class Consultancy(Strict):
-    person: Name
-    organisation: Annotated[str, Field(max_length=200)] = ""
+    person: PersonName
+    organisation: NameOrEmpty = ""
     until: date | None = None
 
 
 class NewApplication(Strict):
-    scheme: Annotated[str, Field(min_length=1, max_length=40)]
+    scheme: Code
     applicant: Applicant
     production_unit: ProductionUnit
-    products: Annotated[list[Product], Field(min_length=1)]
+    products: Annotated[list[Product], at_most(MAX_PRODUCTS, at_least=1)]
     scope: Text
-    consultancy: list[Consultancy] = []
+    consultancy: Annotated[list[Consultancy], at_most(MAX_CONSULTANCY)] = []
 
 
 class Review(Strict):
@@ -78,12 +85,12 @@ def router(applications: Applications) -> APIRouter:
         return JSONResponse(outcome.body, outcome.status)
 
     @api.get("/v1/applications/{application_id}")
-    def read(application_id: str, actor: Annotated[Actor, Depends(require("applicant", *STAFF))]) -> dict:
+    def read(application_id: PathId, actor: Annotated[Actor, Depends(require("applicant", *STAFF))]) -> dict:
         return applications.read(application_id, actor.person, staff=actor.has(*STAFF))
 
     @api.post("/v1/applications/{application_id}/review")
     def review(
-        application_id: str, body: Review,
+        application_id: PathId, body: Review,
         actor: Annotated[Actor, Depends(require("applications_officer"))], key: Key,
     ) -> JSONResponse:
         outcome = applications.review(application_id, body.outcome, body.reason, actor.person, key)
@@ -91,7 +98,7 @@ def router(applications: Applications) -> APIRouter:
 
     @api.post("/v1/applications/{application_id}/information")
     def supply_information(
-        application_id: str, body: Information,
+        application_id: PathId, body: Information,
         actor: Annotated[Actor, Depends(require("applicant", "applications_officer"))], key: Key,
     ) -> JSONResponse:
         as_applicant = not actor.has("applications_officer")
@@ -100,7 +107,7 @@ def router(applications: Applications) -> APIRouter:
 
     @api.post("/v1/applications/{application_id}/withdraw")
     def withdraw(
-        application_id: str, body: Withdrawal,
+        application_id: PathId, body: Withdrawal,
         actor: Annotated[Actor, Depends(require("applicant", "applications_officer"))], key: Key,
     ) -> JSONResponse:
         as_applicant = not actor.has("applications_officer")

@@ -6,28 +6,33 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import model_validator
 
 from services.audits.application import Audits, audit_view
 from shared.http.auth import STAFF, Actor, require
+from shared.http.fields import (
+    MAX_INTERESTS,
+    Identifier,
+    Line,
+    Name,
+    PathId,
+    PersonName,
+    Strict,
+    Text,
+    TextOrEmpty,
+    at_most,
+)
 from shared.http.idempotency import idempotency_key
 from shared.idempotency import IdempotencyKey
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-Text = Annotated[str, Field(min_length=1, max_length=5000)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
 
 class NewAudit(Strict):
-    application_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
-    certificate_number: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    application_id: Identifier | None = None
+    certificate_number: Identifier | None = None
     kind: Literal["initial", "surveillance", "renewal", "extension", "special", "follow_up"]
     planned_start: date
     planned_end: date | None = None
-    reason: Annotated[str, Field(max_length=2000)] | None = None
+    reason: TextOrEmpty | None = None
 
     @model_validator(mode="after")
     def one_subject(self) -> "NewAudit":
@@ -38,11 +43,11 @@ class NewAudit(Strict):
 
 class Declaration(Strict):
     independent: bool
-    interests: list[Annotated[str, Field(max_length=500)]] = []
+    interests: Annotated[list[Line], at_most(MAX_INTERESTS)] = []
 
 
 class TeamMember(Strict):
-    person: Name
+    person: PersonName
     role: Literal["lead_auditor", "auditor", "technical_expert"]
     declaration: Declaration
 
@@ -76,30 +81,32 @@ def router(audits: Audits) -> APIRouter:
         return JSONResponse(outcome.body, outcome.status)
 
     @api.get("/v1/audits/{audit_id}")
-    def read(audit_id: str, actor: Annotated[Actor, Depends(require(*STAFF))]) -> dict:
+    def read(audit_id: PathId, actor: Annotated[Actor, Depends(require(*STAFF))]) -> dict:
         return audit_view(audits.audit(audit_id))
 
     @api.post("/v1/audits/{audit_id}/team")
-    def assign(audit_id: str, body: TeamMember, actor: Annotated[Actor, Depends(planners)], key: Key) -> JSONResponse:
+    def assign(
+        audit_id: PathId, body: TeamMember, actor: Annotated[Actor, Depends(planners)], key: Key
+    ) -> JSONResponse:
         outcome = audits.assign(audit_id, body.person, body.role, body.declaration.model_dump(), actor.person, key)
         return JSONResponse(outcome.body, outcome.status)
 
     @api.post("/v1/audits/{audit_id}/findings", status_code=201)
     def record_finding(
-        audit_id: str, body: NewFinding, actor: Annotated[Actor, Depends(auditors)], key: Key
+        audit_id: PathId, body: NewFinding, actor: Annotated[Actor, Depends(auditors)], key: Key
     ) -> JSONResponse:
         outcome = audits.record_finding(audit_id, body.model_dump(), actor.person, key)
         return JSONResponse(outcome.body, outcome.status)
 
     @api.post("/v1/audits/{audit_id}/findings/{finding_id}/close")
     def close_finding(
-        audit_id: str, finding_id: str, body: Closure, actor: Annotated[Actor, Depends(auditors)], key: Key
+        audit_id: PathId, finding_id: PathId, body: Closure, actor: Annotated[Actor, Depends(auditors)], key: Key
     ) -> JSONResponse:
         outcome = audits.close_finding(audit_id, finding_id, body.evidence, actor.person, key)
         return JSONResponse(outcome.body, outcome.status)
 
     @api.post("/v1/audits/{audit_id}/report")
-    def report(audit_id: str, body: NewReport, actor: Annotated[Actor, Depends(auditors)], key: Key) -> JSONResponse:
+    def report(audit_id: PathId, body: NewReport, actor: Annotated[Actor, Depends(auditors)], key: Key) -> JSONResponse:
         outcome = audits.report(audit_id, body.model_dump(), actor.person, key)
         return JSONResponse(outcome.body, outcome.status)
 

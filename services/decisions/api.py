@@ -6,27 +6,34 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import model_validator
 
 from services.decisions.application import Decisions, appeal_view, decision_view
 from shared.http.auth import STAFF, Actor, require
+from shared.http.fields import (
+    MAX_BASIS,
+    MAX_COMMITTEE,
+    MAX_PRODUCTS,
+    Identifier,
+    Name,
+    PathId,
+    PersonName,
+    Strict,
+    Text,
+    TextOrEmpty,
+    at_most,
+)
 from shared.http.idempotency import idempotency_key
 from shared.idempotency import IdempotencyKey
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-Text = Annotated[str, Field(min_length=1, max_length=5000)]
 Outcome = Literal[
     "grant", "refuse", "maintain", "suspend", "restore", "withdraw", "renew", "extend_scope", "reduce_scope", "terminate"
 ]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
 class Subject(Strict):
-    application_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
-    certificate_number: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    application_id: Identifier | None = None
+    certificate_number: Identifier | None = None
 
     @model_validator(mode="after")
     def exactly_one(self) -> "Subject":
@@ -35,23 +42,31 @@ class Subject(Strict):
         return self
 
 
+class ScopeProduct(Strict):
+    name: Name
+    type: Name
+    description: TextOrEmpty = ""
+
+
 class NewDecision(Strict):
     subject: Subject
     outcome: Outcome
-    basis: list[Annotated[str, Field(min_length=1, max_length=64)]] = []
+    basis: Annotated[list[Identifier], at_most(MAX_BASIS)] = []
     rationale: Text
-    effective_from: date
-    scope: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
+    effective_from: date | None = None  # absent: the decision date
+    scope: Text | None = None
+    # reduce_scope: the products that remain certified; extend_scope: optionally, all products after it
+    products: Annotated[list[ScopeProduct], at_most(MAX_PRODUCTS, at_least=1)] | None = None
 
 
 class NewAppeal(Strict):
-    decision_id: Annotated[str, Field(min_length=1, max_length=64)]
+    decision_id: Identifier
     appellant: Name
     grounds: Text
 
 
 class AppealDecision(Strict):
-    committee: Annotated[list[Name], Field(min_length=1, max_length=12)]
+    committee: Annotated[list[PersonName], at_most(MAX_COMMITTEE, at_least=1)]
     outcome: Literal["upheld", "dismissed"]
     rationale: Text
 
@@ -66,7 +81,7 @@ def router(decisions: Decisions) -> APIRouter:
         return JSONResponse(outcome.body, outcome.status)
 
     @api.get("/v1/decisions/{decision_id}")
-    def read(decision_id: str, actor: Annotated[Actor, Depends(require(*STAFF))]) -> dict:
+    def read(decision_id: PathId, actor: Annotated[Actor, Depends(require(*STAFF))]) -> dict:
         return decision_view(decisions.decision(decision_id))
 
     @api.post("/v1/appeals", status_code=201)
@@ -75,12 +90,12 @@ def router(decisions: Decisions) -> APIRouter:
         return JSONResponse(outcome.body, outcome.status)
 
     @api.get("/v1/appeals/{appeal_id}")
-    def read_appeal(appeal_id: str, actor: Annotated[Actor, Depends(require(*STAFF))]) -> dict:
+    def read_appeal(appeal_id: PathId, actor: Annotated[Actor, Depends(require(*STAFF))]) -> dict:
         return appeal_view(decisions.appeal(appeal_id))
 
     @api.post("/v1/appeals/{appeal_id}/decide")
     def decide_appeal(
-        appeal_id: str, body: AppealDecision, actor: Annotated[Actor, Depends(require("admin"))], key: Key
+        appeal_id: PathId, body: AppealDecision, actor: Annotated[Actor, Depends(require("admin"))], key: Key
     ) -> JSONResponse:
         outcome = decisions.decide_appeal(appeal_id, body.model_dump(), actor.person, key)
         return JSONResponse(outcome.body, outcome.status)

@@ -1,26 +1,33 @@
 """HTTP entrypoints of the read models: staff and public certificate lookup, and the audit trail."""
 
 
-import binascii
 from datetime import date, tzinfo
 from typing import Annotated, Callable, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from services.projections.certificates import (
-    CertificateView,
-    attention,
-    decode_cursor,
-    encode_cursor,
-    public_view,
-    validity_on,
-)
+from services.projections.certificates import CertificateView, attention, public_view, validity_on
 from services.projections.impartiality import impartiality
 from services.projections.trail import TrailView
 from shared.errors import InvalidCommand, NotFound
 from shared.http.auth import STAFF, Actor, require
+from shared.http.fields import (
+    PAGE_DEFAULT,
+    PAGE_MAX,
+    TRAIL_PAGE_DEFAULT,
+    TRAIL_PAGE_MAX,
+    CursorParam,
+    IdParam,
+    LabelParam,
+    PathId,
+    SearchParam,
+    decode_cursor,
+    encode_cursor,
+)
 
 Status = Literal["active", "suspended", "withdrawn", "expired", "terminated", "superseded"]
+CERTIFICATES = "after"  # the cursor kind of both certificate listings, which page in number order
+TRAIL = "trail"
 
 
 def certificates_router(view: CertificateView) -> APIRouter:
@@ -29,18 +36,22 @@ def certificates_router(view: CertificateView) -> APIRouter:
     @api.get("/v1/certificates")
     def list_certificates(
         actor: Annotated[Actor, Depends(require(*STAFF))],
-        application_id: str | None = None,
-        holder: Annotated[str | None, Query(max_length=200)] = None,
+        application_id: IdParam = None,
+        holder: SearchParam = None,
         status: Status | None = None,
-        scheme: str | None = None,
+        scheme: LabelParam = None,
         needs_attention: Annotated[bool, Query(description="only certificates with an action due")] = False,
+        limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = PAGE_DEFAULT,
+        cursor: CursorParam = None,
     ) -> dict:
-        items = view.search(application_id=application_id, holder=holder, status=status, scheme=scheme,
-                            needs_attention=needs_attention, limit=500)
-        return {"items": [{**doc, "attention": attention(doc)} for doc in items]}
+        items, last = view.page(application_id=application_id, holder=holder, status=status, scheme=scheme,
+                                needs_attention=needs_attention, limit=limit,
+                                after=decode_cursor(CERTIFICATES, cursor) if cursor else None)
+        return {"items": [{**doc, "attention": attention(doc)} for doc in items],
+                "next_cursor": encode_cursor(CERTIFICATES, last) if last else None}
 
     @api.get("/v1/certificates/{number}")
-    def get_certificate(number: str, actor: Annotated[Actor, Depends(require(*STAFF))]) -> dict:
+    def get_certificate(number: PathId, actor: Annotated[Actor, Depends(require(*STAFF))]) -> dict:
         doc = view.get(number.strip().upper())
         if doc is None:
             raise NotFound(f"Certificate {number} does not exist (or is not yet in the directory)")
@@ -48,7 +59,7 @@ def certificates_router(view: CertificateView) -> APIRouter:
 
     @api.get("/public/v1/certificates/{number}")
     def public_certificate(
-        number: str, on: Annotated[date | None, Query(description="Was it valid on this date?")] = None
+        number: PathId, on: Annotated[date | None, Query(description="Was it valid on this date?")] = None
     ) -> dict:
         doc = view.get(number.strip().upper())
         if doc is None:
@@ -60,22 +71,17 @@ def certificates_router(view: CertificateView) -> APIRouter:
 
     @api.get("/public/v1/certificates")
     def public_search(
-        q: Annotated[str | None, Query(max_length=200)] = None,
-        mark: Annotated[str | None, Query(max_length=20)] = None,
+        q: SearchParam = None,
+        mark: LabelParam = None,
         status: Status | None = None,
-        scheme: Annotated[str | None, Query(max_length=40)] = None,
+        scheme: LabelParam = None,
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
-        cursor: Annotated[str | None, Query(max_length=200)] = None,
+        cursor: CursorParam = None,
     ) -> dict:
-        after = None
-        if cursor:
-            try:
-                after = decode_cursor(cursor)
-            except (binascii.Error, UnicodeDecodeError, ValueError):
-                raise InvalidCommand("cursor is not one this directory gave out; start again without it") from None
-        items = view.search(q=q, mark=mark, status=status, scheme=scheme, after=after, limit=limit + 1)
-        next_cursor = encode_cursor(items[limit - 1]["number"]) if len(items) > limit else None
-        return {"items": [public_view(d) for d in items[:limit]], "next_cursor": next_cursor}
+        items, last = view.page(q=q, mark=mark, status=status, scheme=scheme, limit=limit,
+                                after=decode_cursor(CERTIFICATES, cursor) if cursor else None)
+        return {"items": [public_view(d) for d in items],
+                "next_cursor": encode_cursor(CERTIFICATES, last) if last else None}
 
     return api
 
@@ -84,32 +90,56 @@ def trail_router(view: TrailView, verify: Callable[[], dict], zone: tzinfo) -> A
     api = APIRouter(tags=["audit trail"])
     readers = require("assessor", "admin")
 
-    def file_entries(application_id: str | None, certificate_number: str | None) -> tuple[str, list[dict]]:
+    def file_of(application_id: str | None, certificate_number: str | None) -> str:
         if bool(application_id) == bool(certificate_number):
             raise InvalidCommand("give exactly one of application_id and certificate_number")
         if certificate_number:
             application_id = view.file_of_certificate(certificate_number)
             if application_id is None:
                 raise NotFound(f"Certificate {certificate_number} has no file in the audit trail")
+        assert application_id is not None
+        return application_id
+
+    def no_file(application_id: str) -> NotFound:
+        return NotFound(f"Application {application_id} has no file in the audit trail")
+
+    def file_entries(application_id: str | None, certificate_number: str | None) -> tuple[str, list[dict]]:
+        application_id = file_of(application_id, certificate_number)
         entries = view.entries(application_id)
         if not entries:
-            raise NotFound(f"Application {application_id} has no file in the audit trail")
+            raise no_file(application_id)
         return application_id, entries
+
+    def trail_position(cursor: str, application_id: str) -> int:
+        """The seq a page of this file's trail ended at; a cursor of another file is refused."""
+        file, _, seq = decode_cursor(TRAIL, cursor).rpartition(":")
+        if file != application_id or not (seq.isdigit() and len(seq) <= 18):  # a seq fits a BIGINT
+            raise InvalidCommand("cursor is not one this file's audit trail gave out; start again without it")
+        return int(seq)
 
     @api.get("/v1/audit-trail")
     def audit_trail(
         actor: Annotated[Actor, Depends(readers)],
-        application_id: str | None = None,
-        certificate_number: str | None = None,
+        application_id: IdParam = None,
+        certificate_number: IdParam = None,
+        limit: Annotated[int, Query(ge=1, le=TRAIL_PAGE_MAX)] = TRAIL_PAGE_DEFAULT,
+        cursor: CursorParam = None,
     ) -> dict:
-        application_id, entries = file_entries(application_id, certificate_number)
-        return {"application_id": application_id, "entries": entries}
+        application_id = file_of(application_id, certificate_number)
+        after = trail_position(cursor, application_id) if cursor else None
+        entries = view.entries(application_id, after=after, limit=limit + 1)
+        if not entries and after is None:
+            raise no_file(application_id)
+        next_cursor = None
+        if len(entries) > limit:
+            next_cursor = encode_cursor(TRAIL, f"{application_id}:{entries[limit - 1]['seq']}")
+        return {"application_id": application_id, "entries": entries[:limit], "next_cursor": next_cursor}
 
     @api.get("/v1/trail/impartiality")
     def impartiality_evidence(
         actor: Annotated[Actor, Depends(readers)],
-        application_id: str | None = None,
-        certificate_number: str | None = None,
+        application_id: IdParam = None,
+        certificate_number: IdParam = None,
     ) -> dict:
         """Who took part in the file in which role, and each R1, R2 and R8 check with its facts."""
         application_id, entries = file_entries(application_id, certificate_number)

@@ -101,19 +101,30 @@ class TrailView(View):
             row = c.fetchone()
         return None if row is None else row[0]
 
-    def entries(self, application_id: str) -> list[dict[str, Any]]:
-        """The whole certification file as one timeline, in the order recorded."""
+    def entries(
+        self, application_id: str, *, after: int | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The certification file as one timeline, in the order recorded: whole, or the ``limit``
+        entries after seq ``after``."""
         with self.db.read() as c:
             c.execute("SELECT certificate_number FROM trail_links WHERE application_id = ? AND certificate_number IS NOT NULL",
                       (application_id,))
             numbers = sorted({r[0] for r in c.fetchall()})
             sql = "SELECT seq, at, service, position, type, actor, reason, subject, application_id," \
-                  " certificate_number, data, prev_hash, hash, event_id FROM trail_entries WHERE application_id = ?"
+                  " certificate_number, data, prev_hash, hash, event_id FROM trail_entries WHERE (application_id = ?"
             params: list[Any] = [application_id]
             if numbers:
                 sql += f" OR certificate_number IN ({', '.join('?' for _ in numbers)})"
                 params += numbers
-            c.execute(sql + " ORDER BY seq", params)
+            sql += ")"
+            if after is not None:
+                sql += " AND seq > ?"
+                params.append(after)
+            sql += " ORDER BY seq"
+            if limit is not None:
+                sql += " LIMIT ?"
+                params.append(limit)
+            c.execute(sql, params)
             rows = c.fetchall()
         return [self._entry(r) for r in rows]
 

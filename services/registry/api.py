@@ -6,22 +6,19 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from services.registry.application import Registry, scheme_view
 from shared.http.auth import STAFF, Actor, require
+from shared.http.fields import MAX_DOCUMENTS, Code, Label, Line, PathId, Strict, at_most
 from shared.http.idempotency import idempotency_key
 from shared.idempotency import IdempotencyKey
 
-Code = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
-Text = Annotated[str, Field(min_length=1, max_length=500)]
 
-
-class Document(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    kind: Annotated[str, Field(min_length=1, max_length=20)]
-    ref: Text
-    version: Annotated[str, Field(min_length=1, max_length=40)]
+class Document(Strict):
+    kind: Label
+    ref: Line
+    version: Label
     effective_from: date
 
 
@@ -29,13 +26,12 @@ class NewDocumentVersion(Document):
     transition_deadline: date | None = None
 
 
-class NewScheme(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class NewScheme(Strict):
     code: Code
-    mark: Annotated[str, Field(min_length=1, max_length=20)]
-    title: Text
+    mark: Label
+    title: Line
     certification_type: Literal["product", "execution", "system", "person"]
-    documents: Annotated[list[Document], Field(min_length=1)]
+    documents: Annotated[list[Document], at_most(MAX_DOCUMENTS, at_least=1)]
     validity_months: Annotated[int, Field(ge=1, le=240)]
     surveillance_months: Annotated[int, Field(ge=1, le=120)]
     admission_months: Annotated[int, Field(ge=0, le=120)] = 0
@@ -59,7 +55,7 @@ def router(registry: Registry) -> APIRouter:
 
     @api.post("/v1/schemes/{code}/documents", status_code=201)
     def publish_document(
-        code: str,
+        code: PathId,
         body: NewDocumentVersion,
         actor: Annotated[Actor, Depends(writers)],
         key: Annotated[IdempotencyKey | None, Depends(idempotency_key)],
@@ -68,8 +64,8 @@ def router(registry: Registry) -> APIRouter:
         return JSONResponse(outcome.body, outcome.status)
 
     @api.get("/v1/schemes/{code}")
-    def get_scheme(code: str, actor: Annotated[Actor, Depends(require(*STAFF))]) -> dict:
-        return scheme_view(registry.scheme(code))
+    def get_scheme(code: PathId, actor: Annotated[Actor, Depends(require(*STAFF))]) -> dict:
+        return scheme_view(registry.scheme(code), registry.clock.today())
 
     @api.get("/v1/catalogue")
     def catalogue(actor: Annotated[Actor, Depends(require(*STAFF))]) -> dict:

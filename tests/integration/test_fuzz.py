@@ -1,5 +1,9 @@
 """Property-based fuzzing of every operation in the OpenAPI document (schemathesis): whatever the
-input, valid or not, Hallmark answers with a problem or a result, never a 500."""
+input, valid or not, Hallmark answers with a problem or a result, never a 500.
+
+Both generation modes run: positive (inputs the schema allows) and negative (inputs it refuses:
+strings past their length, characters outside their pattern such as controls and bidi overrides,
+lists past their bound). tests/integration/test_hostile_inputs.py sends the hostile values by hand."""
 
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ _SETTINGS = Settings(data_dir=_DATA / "data", store="sqlite")
 _HALLMARK = bootstrap(_SETTINGS)
 _TOKEN = issue_token(_SETTINGS.local_secret(), "Fuzz Everyrole", ROLES)
 schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(_HALLMARK, run_pump=False))
+schema.config.generation.update(modes=[schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE])
 
 
 @pytest.fixture(scope="module", autouse=True)
