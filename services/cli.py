@@ -22,7 +22,13 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from services.bootstrap import bootstrap
     from services.web import create_app
+    from shared.http.limits import Limits, LimitsError
+    from shared.http.server import head_timeout_protocol
 
+    try:
+        limits = Limits.from_env()
+    except LimitsError as error:
+        raise ConfigurationError(str(error)) from None
     hallmark = bootstrap(settings)
     app = create_app(hallmark)
     base = f"http://{args.host}:{args.port}"
@@ -34,7 +40,17 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     print("  guided first run    make demo   (in another terminal)")
     print("Ctrl-C stops it.")
     try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+        uvicorn.run(
+            app, host=args.host, port=args.port,
+            http=head_timeout_protocol(limits.header_timeout),  # request heads must arrive in time
+            timeout_keep_alive=5,
+            limit_concurrency=limits.max_connections,  # beyond: 503 at once
+            backlog=limits.backlog,
+            server_header=False,
+            access_log=False,  # the app logs one JSON line per request (shared/http/access.py)
+            log_config=None,  # uvicorn's own messages go through the JSON root handler too
+            log_level="warning",
+        )
     finally:
         hallmark.close()
     return 0

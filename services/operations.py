@@ -9,12 +9,13 @@ it and why; a retry that fails again records nothing and says why.
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, Query
+from pydantic import Field
 
 from shared.bus import Pump
-from shared.errors import DomainError
+from shared.errors import DomainError, InvalidCommand
 from shared.http.auth import Actor, require
+from shared.http.fields import CursorParam, Strict, Text, decode_cursor, encode_cursor
 
 
 class RetryFailed(DomainError):
@@ -24,11 +25,10 @@ class RetryFailed(DomainError):
     title = "Retry failed"
 
 
-class Resolution(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class Resolution(Strict):
     consumer: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[a-z<>-]+$")]
     message_id: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[a-z]+/[0-9a-f-]{36}/[0-9]+$")]
-    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    reason: Text
 
 
 def parked_listing(pump: Pump) -> list[dict]:
@@ -40,8 +40,20 @@ def router(pump: Pump) -> APIRouter:
     operator = require("admin")
 
     @api.get("/v1/operations/parked-messages")
-    def list_parked(actor: Annotated[Actor, Depends(operator)]) -> dict:
-        return {"items": parked_listing(pump)}
+    def list_parked(
+        actor: Annotated[Actor, Depends(operator)],
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+        cursor: CursorParam = None,
+    ) -> dict:
+        """Parked messages, by consumer then stream position, a page at a time."""
+        items = parked_listing(pump)
+        position = decode_cursor("parked", cursor) if cursor else "0"
+        if not position.isdigit():
+            raise InvalidCommand("cursor is not one this listing gave out; start again without it")
+        start = int(position)
+        page = items[start:start + limit]
+        more = start + limit < len(items)
+        return {"items": page, "next_cursor": encode_cursor("parked", str(start + limit)) if more else None}
 
     @api.post("/v1/operations/parked-messages/{action}")
     def resolve(action: Literal["retry", "discard"], body: Resolution,

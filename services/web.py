@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-import time
+import os
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse
-from opentelemetry import propagate, trace
+from starlette.types import ASGIApp
 
 from services.applications.api import router as applications_router
 from services.audits.api import router as audits_router
@@ -19,13 +19,15 @@ from services.decisions.api import router as decisions_router
 from services.operations import router as operations_router
 from services.projections.api import certificates_router, trail_router
 from services.registry.api import router as registry_router
-from shared import telemetry
 from shared.errors import DomainError
-from shared.http import problems
+from shared.http import docs, hygiene, limits, problems
+from shared.http.access import AccessLog
+from shared.http.auth import authenticate
 
 log = logging.getLogger("hallmark.http")
 
-MAX_LAG_FOR_READY = 10_000
+MAX_LAG_FOR_READY = 10_000  # notifications a consumer may have still to read; HALLMARK_MAX_LAG_FOR_READY
+READYZ_DETAIL_ROLES = ("admin", "assessor")
 
 
 def _problem_catalogue() -> dict[str, str]:
@@ -33,6 +35,21 @@ def _problem_catalogue() -> dict[str, str]:
         return [cls] + [c for sub in cls.__subclasses__() for c in walk(sub)]
 
     return {cls.slug: f"{cls.title}. {(cls.__doc__ or '').strip()}" for cls in walk(DomainError)}
+
+
+class _HallmarkApp(FastAPI):
+    """FastAPI with the HTTP edge outside everything, the 500 handler included: every response,
+    whatever produced it, is logged once and carries the security headers."""
+
+    edge_limits: limits.Limits = limits.Limits()
+
+    def build_middleware_stack(self) -> ASGIApp:
+        app = super().build_middleware_stack()
+        app = limits.BodyLimitMiddleware(app, self.edge_limits)
+        app = hygiene.HeadAsGet(app)
+        app = hygiene.PublicCORS(app)
+        app = hygiene.SecurityHeaders(app)
+        return AccessLog(app)
 
 
 def create_app(hallmark: Hallmark, *, run_pump: bool = True) -> FastAPI:
@@ -46,33 +63,20 @@ def create_app(hallmark: Hallmark, *, run_pump: bool = True) -> FastAPI:
             if hallmark.pump is not None:
                 hallmark.pump.stop()
 
-    app = FastAPI(
+    app = _HallmarkApp(
         title="Hallmark",
         version="1",
         description="Certification lifecycle: applications, audits, decisions, the mark registry, and the "
         "public certificate directory. Errors are RFC 9457 problems; POSTs accept Idempotency-Key.",
         lifespan=lifespan,
+        docs_url=None,  # served from this machine by shared.http.docs, not from a CDN
+        redoc_url=None,
     )
+    app.edge_limits = limits.Limits.from_env()  # body size and read deadline (shared/http/limits.py)
     app.state.auth = hallmark.settings.auth()
     app.state.hallmark = hallmark
     problems.install(app)
-
-    @app.middleware("http")
-    async def access_log(request: Request, call_next):  # one span and one structured line per request
-        started = time.perf_counter()
-        parent = propagate.extract(dict(request.headers))
-        with telemetry.tracer.start_as_current_span(
-            f"HTTP {request.method}", context=parent, kind=trace.SpanKind.SERVER,
-            attributes={"http.request.method": request.method, "url.path": request.url.path},
-        ) as span:
-            response = await call_next(request)
-            span.set_attribute("http.response.status_code", response.status_code)
-            log.info(
-                "request",
-                extra={"method": request.method, "path": request.url.path, "status": response.status_code,
-                       "ms": round((time.perf_counter() - started) * 1000, 1)},
-            )
-        return response
+    docs.install(app, title="Hallmark")
 
     # Grouped as the services are deployed apart (API.md ports 8001-8005): one OpenAPI each.
     services = {
@@ -95,7 +99,7 @@ def create_app(hallmark: Hallmark, *, run_pump: bool = True) -> FastAPI:
         routes = [route for router in services[service] for route in router.routes]
         return JSONResponse(get_openapi(title=f"Hallmark {service}", version="1", routes=routes))
 
-    catalogue = _problem_catalogue()
+    catalogue = {**_problem_catalogue(), **limits.PROBLEM_TYPES, **hygiene.PROBLEM_TYPES}
 
     @app.get("/problems/{slug}", include_in_schema=False)
     def problem_type(slug: str) -> PlainTextResponse:
@@ -107,8 +111,20 @@ def create_app(hallmark: Hallmark, *, run_pump: bool = True) -> FastAPI:
     def livez() -> dict:
         return {"status": "alive"}
 
+    max_lag = int(os.environ.get("HALLMARK_MAX_LAG_FOR_READY") or MAX_LAG_FOR_READY)
+
+    def may_see_details(request: Request) -> bool:
+        if "authorization" not in request.headers:
+            return False
+        try:
+            return authenticate(request).has(*READYZ_DETAIL_ROLES)
+        except Exception:  # a bad token (or an unreachable identity provider) reads as anonymous
+            return False
+
     @app.get("/readyz", tags=["health"])
-    def readyz() -> JSONResponse:
+    def readyz(request: Request) -> JSONResponse:
+        """200 when every store, the views, the pump and each consumer are fine, else 503. Anonymous
+        callers get only the status; staff (admin, assessor) also get the checks and the consumers."""
         checks: dict[str, str] = {}
         for service in hallmark.services:
             try:
@@ -127,14 +143,22 @@ def create_app(hallmark: Hallmark, *, run_pump: bool = True) -> FastAPI:
             if run_pump:
                 checks["bus"] = "ok" if pump.running else "stopped"
             for consumer in pump.consumers:
+                try:
+                    lag: int | None = consumer.lag()
+                except Exception as error:
+                    lag = None
+                    checks[f"consumer:{consumer.name}"] = f"unreachable: {type(error).__name__}"
                 if consumer.health.last_error:
                     checks[f"consumer:{consumer.name}"] = f"failing: {consumer.health.last_error}"
                 elif consumer.health.parked:
                     checks[f"consumer:{consumer.name}"] = f"parked {consumer.health.parked} message(s)"
+                elif lag is not None and lag > max_lag:
+                    checks[f"consumer:{consumer.name}"] = f"lagging: {lag} notification(s) behind (limit {max_lag})"
                 consumers[consumer.name] = {"applied": consumer.health.applied, "parked": consumer.health.parked,
-                                            "lag": consumer.lag()}
+                                            "lag": lag}
         ready = all(v == "ok" for v in checks.values())
-        return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks, "consumers": consumers},
-                            status_code=200 if ready else 503)
+        status = {"status": "ready" if ready else "not ready"}
+        body = {**status, "checks": checks, "consumers": consumers} if may_see_details(request) else status
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     return app

@@ -82,10 +82,13 @@ def advisers_within_cooling_off(consultancy: Iterable[dict[str, Any]], today: da
     return people
 
 
-def current_documents(documents: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The latest version in effect of each scheme document (TRA, PTV, ...)."""
+def current_documents(documents: Iterable[dict[str, Any]], today: date) -> list[dict[str, Any]]:
+    """The latest version in effect on ``today`` of each scheme document (TRA, PTV, ...): a version
+    published with a later effective date does not count until that date."""
     latest: dict[tuple[str, str], dict[str, Any]] = {}
-    for document in sorted(documents, key=lambda d: d["effective_from"]):
+    for document in sorted(documents, key=lambda d: str(d["effective_from"])):
+        if str(document["effective_from"]) > today.isoformat():
+            continue
         latest[(document["kind"], document["ref"])] = document
     return list(latest.values())
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 
 from shared.telemetry import current_trace_id
 
@@ -27,9 +28,23 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str)
 
 
-def configure(level: str = "INFO") -> None:
+ACCESS_LOGGER = "hallmark.access"
+
+
+def configure(level: str = "INFO", access: bool | None = None) -> None:
+    """JSON lines on stderr at ``level``. The access line (one per request, logger ``hallmark.access``)
+    shows at WARNING, the default, and below; ``HALLMARK_ACCESS_LOG=off`` (or ``access=False``) drops it."""
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    if access is None:
+        access = os.environ.get("HALLMARK_ACCESS_LOG", "on").strip().lower() not in ("0", "off", "false", "no")
+    access_logger = logging.getLogger(ACCESS_LOGGER)
+    if not access:
+        access_logger.setLevel(logging.CRITICAL + 1)
+    elif root.level <= logging.WARNING:
+        access_logger.setLevel(min(logging.INFO, root.level))
+    else:
+        access_logger.setLevel(logging.NOTSET)  # ERROR or CRITICAL asked for: errors only

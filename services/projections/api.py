@@ -30,7 +30,7 @@ CERTIFICATES = "after"  # the cursor kind of both certificate listings, which pa
 TRAIL = "trail"
 
 
-def certificates_router(view: CertificateView) -> APIRouter:
+def certificates_router(view: CertificateView, today: Callable[[], date]) -> APIRouter:
     api = APIRouter(tags=["certificates"])
 
     @api.get("/v1/certificates")
@@ -66,6 +66,10 @@ def certificates_router(view: CertificateView) -> APIRouter:
             raise NotFound(f"No certificate has number or quick code {number}")
         result = public_view(doc)
         if on is not None:
+            if on > today():
+                raise InvalidCommand(
+                    f"on={on} is after today ({today()}, the certification body's date): validity is answered "
+                    "for past dates and today only, since a status can still change", field="on")
             result["valid_on"] = validity_on(doc, on)
         return result
 

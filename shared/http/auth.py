@@ -27,6 +27,7 @@ import jwt
 from fastapi import Depends, HTTPException, Request
 
 from shared.errors import DomainError
+from shared.http.fields import MAX_NAME, refusal_in_line
 
 ROLES = (
     "applicant",
@@ -213,6 +214,10 @@ def authenticate(request: Request) -> Actor:
     person = str(claims.get("sub", "")).strip()
     if not person:
         raise _unauthorized("The bearer token names nobody (empty 'sub')")
+    if len(person) > MAX_NAME or refusal_in_line(person):
+        # The subject is recorded as the actor of every event it causes: it obeys the rules of a name.
+        raise _unauthorized(f"The bearer token's 'sub' is not a usable name: "
+                            f"{refusal_in_line(person) or f'longer than {MAX_NAME} characters'}")
     return Actor(person=person, roles=roles)
 
 

@@ -81,6 +81,12 @@ def _refusing(forbidden: re.Pattern[str]) -> AfterValidator:
     return AfterValidator(check)
 
 
+def refusal_in_line(value: str) -> str | None:
+    """Why ``value`` may not stand as one line of text (a name, an id, a token's subject), or None."""
+    found = _IN_LINE.search(value)
+    return f"contains {_describe(found.group())} at position {found.start()}" if found else None
+
+
 _ONE_LINE = _refusing(_IN_LINE)
 _FREE_TEXT = _refusing(_IN_TEXT)
 

@@ -168,3 +168,25 @@ def test_a_view_parks_survives_restart_and_retries(api, hallmark, monkeypatch):
 @pytest.fixture(autouse=True)
 def _no_background_pump(hallmark):
     assert hallmark.pump is not None and not hallmark.pump.running
+
+
+def test_the_parked_listing_pages_and_refuses_forged_cursors(api, hallmark, monkeypatch):
+    consumer = next(c for c in hallmark.consumers if c.name == "audits<-registry")
+
+    def broken(message):
+        raise RuntimeError("cannot digest schemes")
+
+    monkeypatch.setattr(consumer.target, "policy", broken)
+    for _ in range(3):
+        File(api).create_scheme()
+        _park_next(consumer)
+    first = api.get("/v1/operations/parked-messages", *OPERATOR, limit=2).json()
+    assert len(first["items"]) == 2 and first["next_cursor"]
+    second = api.get("/v1/operations/parked-messages", *OPERATOR, limit=2, cursor=first["next_cursor"]).json()
+    assert len(second["items"]) == 1 and second["next_cursor"] is None
+    ids = [p["message_id"] for p in first["items"] + second["items"]]
+    assert len(set(ids)) == 3
+    import base64
+    forged = base64.urlsafe_b64encode(b"parked:abc").decode().rstrip("=")
+    assert api.get("/v1/operations/parked-messages", *OPERATOR, cursor=forged).status_code == 422
+    assert api.get("/v1/operations/parked-messages", *OPERATOR, cursor="%%%").status_code == 422

@@ -154,3 +154,11 @@ def test_production_with_a_broken_jwks_is_503(production, idp, idp_key):
     idp.status, idp.body = 502, b"Bad gateway"
     response = production.get("/v1/certificates", headers=_bearer(idp_key.token()))
     assert "HTTP Error 502" in _problem(response, 503, "identity-provider-unavailable")["detail"]
+
+
+@pytest.mark.parametrize("sub", ["Ada\x00Admin", "Ada\u202eAdmin", "Ada\nAdmin", "A" * 201])
+def test_a_subject_that_is_no_usable_name_is_refused(api, sub):
+    token = jwt.encode({"sub": sub, "roles": ["admin"], "iat": int(time.time()), "exp": int(time.time()) + 60},
+                       api.secret, algorithm="HS256")
+    response = api.client.get("/v1/certificates", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401 and "'sub'" in response.json()["detail"]
