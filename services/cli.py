@@ -102,6 +102,35 @@ def _verify(args: argparse.Namespace) -> int:
     return 0 if report["ok"] else 1
 
 
+def _parked(args: argparse.Namespace) -> int:
+    """Through the running instance's admin endpoint, so the server's own state stays the one truth."""
+    import json
+
+    import httpx
+
+    token = os.environ.get("HALLMARK_TOKEN")
+    if not token:
+        token = issue_token(Settings().local_secret(create=False), args.person, ["admin"], ttl_seconds=300)
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        if args.action == "list":
+            response = httpx.get(f"{args.url}/v1/operations/parked-messages", headers=headers, timeout=30)
+        else:
+            missing = [flag for flag, value in (("--consumer", args.consumer), ("--message", args.message),
+                                                ("--reason", args.reason)) if not value]
+            if missing:
+                print(f"hallmark parked {args.action} needs {', '.join(missing)}", file=sys.stderr)
+                return 2
+            response = httpx.post(f"{args.url}/v1/operations/parked-messages/{args.action}", headers=headers,
+                                  json={"consumer": args.consumer, "message_id": args.message, "reason": args.reason},
+                                  timeout=30)
+    except httpx.ConnectError:
+        print(f"hallmark parked: nothing answers at {args.url}; start Hallmark first, or pass --url", file=sys.stderr)
+        return 2
+    print(json.dumps(response.json(), indent=2))
+    return 0 if response.status_code < 400 else 1
+
+
 def _demo(args: argparse.Namespace) -> int:
     from services.demo import run_demo
 
@@ -133,8 +162,19 @@ def main(argv: list[str] | None = None) -> int:
     verify = sub.add_parser("verify", help="recompute the audit trail's hash chains from the event stores")
     verify.set_defaults(func=_verify)
 
+    parked = sub.add_parser("parked", help="dead letters: list, retry or discard parked messages (admin)")
+    parked.add_argument("action", choices=["list", "retry", "discard"])
+    parked.add_argument("--consumer", help="the consumer holding it (retry, discard), as 'hallmark parked list' shows")
+    parked.add_argument("--message", help="the parked message's id (retry, discard)")
+    parked.add_argument("--reason", help="why (retry, discard); recorded with your name")
+    parked.add_argument("--as", dest="person", default=os.environ.get("USER") or "operator",
+                        help="the acting admin, for a locally minted token (ignored with HALLMARK_TOKEN)")
+    parked.add_argument("--url", default=os.environ.get("HALLMARK_URL") or f"http://127.0.0.1:{os.environ.get('PORT') or 8000}")
+    parked.set_defaults(func=_parked)
+
     demo = sub.add_parser("demo", help="drive one full certification lifecycle through the HTTP API")
-    demo.add_argument("--url", default=os.environ.get("HALLMARK_URL", "http://127.0.0.1:8000"))
+    demo.add_argument("--url", default=os.environ.get("HALLMARK_URL") or f"http://127.0.0.1:{os.environ.get('PORT') or 8000}",
+                      help="the running instance (default: HALLMARK_URL, else http://127.0.0.1:$PORT, PORT 8000)")
     demo.set_defaults(func=_demo)
 
     args = parser.parse_args(argv)

@@ -83,7 +83,7 @@ def create_app(hallmark: Hallmark, *, run_pump: bool = True) -> FastAPI:
         "applications": [applications_router(hallmark.applications)],
         "audits": [audits_router(hallmark.audits)],
         "decisions": [decisions_router(hallmark.decisions)],
-        "registry": [registry_router(hallmark.registry), certificates_router(hallmark.certificates)],
+        "registry": [registry_router(hallmark.registry), certificates_router(hallmark.certificates, hallmark.clock.today)],
         "projections": [trail_router(hallmark.trail, hallmark.verify_trail, hallmark.clock.zone)],
     }
     for routers in services.values():
