@@ -160,7 +160,9 @@ def test_applicant_sees_only_own_application(api):
 
 def test_health_endpoints(api):
     assert api.get("/livez").json() == {"status": "alive"}
-    ready = api.get("/readyz")
+    anonymous = api.get("/readyz")
+    assert anonymous.status_code == 200 and anonymous.json() == {"status": "ready"}, anonymous.text
+    ready = api.get("/readyz", "Asha Assessor", "assessor")
     assert ready.status_code == 200, ready.text
     assert all(v == "ok" for v in ready.json()["checks"].values())
 
