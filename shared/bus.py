@@ -113,6 +113,7 @@ class Consumer:
         self.merge_by_time = merge_by_time
         self.health = ConsumerHealth()
         self._cursor: dict[str, int | None] = {}
+        self._origin_mark: dict[str, int] = {}  # stream -> highest upstream position applied (Kafka)
         self.park_after_seconds = park_after_seconds
         self._failures: dict[str, tuple[int, float]] = {}  # message id -> (failures, first failure)
         self.retry_at = 0.0  # back off while failing
@@ -122,6 +123,20 @@ class Consumer:
 
     def reset(self) -> None:
         self._cursor.clear()
+        self._origin_mark.clear()
+
+    def _sent_twice(self, message: Message) -> bool:
+        """Whether a relayed message repeats an event already applied from its stream: the relay sends
+        again what the broker acknowledged but it had not recorded yet, at new offsets, and an upstream
+        position never decreases within a stream otherwise."""
+        if message.origin_position is None:
+            return False
+        if message.stream not in self._origin_mark:
+            stored = self.target.position(message.stream)
+            feed = next(f for f in self.feeds if message.stream in f.streams())
+            last = feed.fetch(message.stream, stored) if stored else None
+            self._origin_mark[message.stream] = (last.origin_position or 0) if last else 0
+        return message.origin_position <= self._origin_mark[message.stream]
 
     def streams(self) -> list[str]:
         return [stream for feed in self.feeds for stream in feed.streams()]
@@ -185,6 +200,9 @@ class Consumer:
             ordered = (m for _, b in batches for m in b.messages)
         applied = 0
         for message in ordered:
+            if self._sent_twice(message):
+                self._cursor[message.stream] = message.position
+                continue
             try:
                 self.target.apply(message)
             except Exception as error:
@@ -197,6 +215,8 @@ class Consumer:
                 self.health.parked = len(self.parked())
             self._failures.pop(message.id, None)
             self._cursor[message.stream] = message.position
+            if message.origin_position is not None:
+                self._origin_mark[message.stream] = message.origin_position
             applied += 1
         for stream, batch in batches:
             if batch.last_position is not None:

@@ -25,6 +25,10 @@ class Message:
     version: int  # the aggregate version this event created
     time: datetime
     data: dict[str, Any] = field(default_factory=dict)
+    # Over Kafka: the upstream notification id (``position`` is then the offset + 1), which only grows
+    # within a partition, so an event the relay sent twice is recognised. None: same as ``position``.
+    origin_position: int | None = None
+    traceparent: str | None = None  # W3C trace context of the command that recorded it, where known
 
     @property
     def id(self) -> str:

@@ -58,3 +58,39 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setting
     settings = make_settings(request.param, tmp_path)
     yield settings
     drop_schemas(settings)
+
+
+# -- Apache Kafka: one real broker per test session -------------------------------------------------
+
+KAFKA_SCRIPT = Path(__file__).resolve().parent.parent / "deploy" / "kafka" / "kafka.sh"
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """KAFKA_BOOTSTRAP_SERVERS when set (a broker someone runs); otherwise a broker of our own, started
+    with deploy/kafka/kafka.sh on a free port in a temporary folder, and stopped at the end."""
+    given = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if given:
+        yield given
+        return
+    import socket
+    import subprocess
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    folder = tmp_path_factory.mktemp("kafka")
+    started = subprocess.run([str(KAFKA_SCRIPT), "start", str(folder), str(port)], capture_output=True, text=True,
+                             timeout=300)
+    if started.returncode != 0:
+        pytest.fail(f"could not start the Kafka broker: {started.stderr[-2000:]}")
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        subprocess.run([str(KAFKA_SCRIPT), "stop", str(folder)], capture_output=True, timeout=60)
+
+
+@pytest.fixture
+def kafka_prefix() -> str:
+    """Topics of one test, apart from every other test's on the same broker."""
+    return f"t{uuid.uuid4().hex[:10]}."

@@ -1,0 +1,357 @@
+"""The Kafka transport of the seam: a relay that publishes a service's notification log to its topic,
+and a feed that reads a topic back as ordered streams, with the same contract as the embedded
+``LocalFeed`` (``shared/bus.py``).
+
+- One topic per service, ``hallmark.<service>.events``; the Kafka key is the aggregate id, so one
+  aggregate's events stay in one partition, in order.
+- Records are CloudEvents 1.0 in binary content mode: every attribute in a ``ce_*`` header, the
+  event's data as the JSON value. ``ce_id`` is the stored event's deterministic id
+  (``source/subject/version``); ``hallmark_position`` carries the upstream notification id.
+- A stream is ``topic:partition``; a message's position in it is ``offset + 1`` (so 0 still means
+  "nothing applied"). A relay that crashed after the broker acknowledged but before it recorded its
+  progress sends some events again, at new offsets: consumers recognise them because their upstream
+  position does not exceed the highest one already applied on that partition (``Consumer`` keeps
+  that mark, and re-derives it on start from the record at its stored offset).
+- aiokafka is asyncio-only; Hallmark's consumers and eventsourcing are synchronous. ``KafkaIO`` runs
+  one event loop in a background thread per process, and the sync facade submits coroutines to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Awaitable, Callable, Iterable, TypeVar
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from eventsourcing.persistence import Tracking
+
+from shared.bus import Batch
+from shared.messages import Message, canonical_json
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+SPECVERSION = "1.0"
+POSITION_HEADER = "hallmark_position"
+TOPIC_PREFIX = "hallmark."
+# Explicit topic configuration (ADR 0009): the event stores are the source of truth and a topic is
+# their published copy, kept whole so that any consumer can rebuild from offset 0.
+TOPIC_CONFIG = {
+    "retention.ms": "-1",
+    "retention.bytes": "-1",
+    "cleanup.policy": "delete",
+    "min.insync.replicas": "1",
+    "message.timestamp.type": "CreateTime",
+}
+
+
+def topic_for(service: str, prefix: str = TOPIC_PREFIX) -> str:
+    """``hallmark.<service>.events``; another prefix keeps test runs or instances on one broker apart."""
+    return f"{prefix}{service}.events"
+
+
+def stream_name(topic: str, partition: int) -> str:
+    return f"{topic}:{partition}"
+
+
+def parse_stream(stream: str) -> TopicPartition:
+    topic, _, partition = stream.rpartition(":")
+    return TopicPartition(topic, int(partition))
+
+
+# -- CloudEvents binary content mode --------------------------------------------------------------
+
+
+def to_record(message: Message, traceparent: str | None = None) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    """Key, value and headers of the Kafka record for one published event."""
+    headers = {
+        "ce_specversion": SPECVERSION,
+        "ce_id": message.id,
+        "ce_source": f"hallmark/{message.source}",
+        "ce_type": message.type,
+        "ce_subject": message.subject,
+        "ce_time": message.time.isoformat(),
+        "ce_partitionkey": message.subject,
+        "content-type": "application/json",
+        "ce_hallmarkversion": str(message.version),
+        POSITION_HEADER: str(message.origin_position or message.position),
+    }
+    if traceparent:
+        headers["traceparent"] = traceparent
+    value = canonical_json(message.data).encode()
+    return message.subject.encode(), value, [(k, v.encode()) for k, v in headers.items()]
+
+
+def from_record(record: Any) -> Message:
+    headers = {k: v.decode() for k, v in (record.headers or ())}
+    missing = [h for h in ("ce_id", "ce_source", "ce_type", "ce_subject", "ce_time", POSITION_HEADER) if h not in headers]
+    if missing:
+        raise ValueError(f"record {record.topic}:{record.partition}@{record.offset} lacks {', '.join(missing)}")
+    source = headers["ce_source"].removeprefix("hallmark/")
+    return Message(
+        stream=stream_name(record.topic, record.partition),
+        position=record.offset + 1,
+        source=source,
+        type=headers["ce_type"],
+        subject=headers["ce_subject"],
+        version=int(headers.get("ce_hallmarkversion") or headers["ce_id"].rsplit("/", 1)[-1]),
+        time=datetime.fromisoformat(headers["ce_time"]),
+        data=json.loads(record.value or b"{}"),
+        origin_position=int(headers[POSITION_HEADER]),
+        traceparent=headers.get("traceparent"),
+    )
+
+
+# -- one asyncio loop per process, used from synchronous code ------------------------------------
+
+
+class KafkaIO:
+    """A background event loop for aiokafka; ``run`` blocks the caller until a coroutine is done."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="hallmark-kafka-io", daemon=True)
+        self._thread.start()
+
+    def run(self, coroutine: Awaitable[T], timeout: float = 30.0) -> T:
+        future: Future[T] = asyncio.run_coroutine_threadsafe(coroutine, self.loop)  # type: ignore[arg-type]
+        return future.result(timeout)
+
+    def spawn(self, coroutine: Awaitable[Any]) -> Future[Any]:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        if self.loop.is_running():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(timeout=5)
+
+
+async def ensure_topics(bootstrap: str, services: Iterable[str], partitions: int = 1,
+                        prefix: str = TOPIC_PREFIX) -> list[str]:
+    """Create each service's topic with its explicit configuration; existing topics are left as they are."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [topic_for(s, prefix) for s in services]
+        missing = [t for t in wanted if t not in existing]
+        if missing:
+            try:
+                await admin.create_topics([NewTopic(t, partitions, 1, topic_configs=TOPIC_CONFIG) for t in missing])
+            except TopicAlreadyExistsError:
+                pass  # another process created it in between
+        return wanted
+    finally:
+        await admin.close()
+
+
+# -- reading: a topic as a Feed -------------------------------------------------------------------
+
+
+class KafkaFeed:
+    """An upstream service's topic as a ``Feed``: its partitions are the streams.
+
+    Each feed owns one consumer with manually assigned partitions and no committed offsets: the
+    position that counts is the one the target stored with its effect, and ``read`` seeks to it."""
+
+    def __init__(self, source: str, bootstrap: str, io: KafkaIO, *, partitions: int = 1,
+                 prefix: str = TOPIC_PREFIX) -> None:
+        self.source = source
+        self.topic = topic_for(source, prefix)
+        self.bootstrap = bootstrap
+        self.io = io
+        self.partitions = [TopicPartition(self.topic, p) for p in range(partitions)]
+        self._consumer: AIOKafkaConsumer | None = None
+        self._next: dict[TopicPartition, int] = {}  # the offset the consumer will return next
+
+    async def _started(self) -> AIOKafkaConsumer:
+        if self._consumer is None:
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None,
+                auto_offset_reset="none", isolation_level="read_committed", fetch_max_wait_ms=100,
+            )
+            await consumer.start()
+            consumer.assign(self.partitions)
+            self._consumer = consumer
+            self._next.clear()
+        return self._consumer
+
+    def streams(self) -> list[str]:
+        return [stream_name(tp.topic, tp.partition) for tp in self.partitions]
+
+    def read(self, stream: str, after: int | None, limit: int) -> Batch:
+        return self.io.run(self._read(parse_stream(stream), after or 0, limit))
+
+    async def _read(self, tp: TopicPartition, offset: int, limit: int, wait_ms: int = 0) -> Batch:
+        consumer = await self._started()
+        if self._next.get(tp) != offset:
+            consumer.seek(tp, offset)
+            self._next[tp] = offset
+        records = (await consumer.getmany(tp, timeout_ms=wait_ms, max_records=limit)).get(tp, [])
+        if records:
+            self._next[tp] = records[-1].offset + 1
+        messages = [from_record(r) for r in records]
+        return Batch(messages, messages[-1].position if messages else (offset or None))
+
+    def head(self, stream: str) -> int:
+        """The position of the last record in the stream (0 when empty): what a caught-up reader has read."""
+        return self.io.run(self._head(parse_stream(stream)))
+
+    async def _head(self, tp: TopicPartition) -> int:
+        consumer = await self._started()
+        return (await consumer.end_offsets([tp]))[tp]
+
+    def fetch(self, stream: str, position: int) -> Message | None:
+        """The message at one position (a parked one to retry, or the mark to resume from)."""
+        return self.io.run(self._fetch(parse_stream(stream), position))
+
+    async def _fetch(self, tp: TopicPartition, position: int) -> Message | None:
+        batch = await self._read(tp, position - 1, 1, wait_ms=5000)
+        self._next.pop(tp, None)  # the next read seeks again to where its caller stands
+        return batch.messages[0] if batch.messages and batch.messages[0].position == position else None
+
+    def close(self) -> None:
+        if self._consumer is not None:
+            try:
+                self.io.run(self._consumer.stop(), timeout=10)
+            except Exception:  # closing is best effort
+                log.warning("kafka consumer of %s did not stop cleanly", self.topic)
+            self._consumer = None
+
+
+# -- writing: the relay ---------------------------------------------------------------------------
+
+
+@dataclass
+class RelayHealth:
+    published: int = 0
+    last_error: str | None = None
+    last_progress: float = field(default_factory=time.monotonic)
+
+
+class Relay:
+    """Publishes one service's notification log to its topic, in order, with an idempotent producer
+    (acks=all), and records how far it got in the service's own store only after the broker
+    acknowledged. Killing the relay, its service or the broker at any moment loses nothing: the
+    relay starts again from what it recorded, and consumers recognise what it sends twice."""
+
+    BATCH = 500
+
+    def __init__(self, app: Any, bootstrap: str, io: KafkaIO, *, prefix: str = TOPIC_PREFIX,
+                 traceparents: Callable[[int], str | None] | None = None) -> None:
+        self.app = app  # shared.application.ServiceApplication
+        self.bootstrap = bootstrap
+        self.io = io
+        self.topic = topic_for(app.name, prefix)
+        self.tracking_name = f"relay:{self.topic}"
+        self.health = RelayHealth()
+        self.traceparents = traceparents or (lambda notification_id: None)
+        self._producer: AIOKafkaProducer | None = None
+        self._wake = asyncio.Event()
+        self._task: Future[Any] | None = None
+        self._stopping = False
+
+    # progress in the service's own store
+    def position(self) -> int:
+        return self.app.process_recorder.max_tracking_id(self.tracking_name) or 0
+
+    def lag(self) -> int:
+        return max(0, (self.app.recorder.max_notification_id() or 0) - self.position())
+
+    def _record(self, notification_id: int) -> None:
+        self.app.process_recorder.insert_events(
+            [], tracking=Tracking(application_name=self.tracking_name, notification_id=notification_id))
+
+    async def _producer_started(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            producer = AIOKafkaProducer(
+                bootstrap_servers=self.bootstrap, enable_idempotence=True, acks="all", linger_ms=2,
+                max_batch_size=1 << 20, request_timeout_ms=15000,
+            )
+            await producer.start()
+            self._producer = producer
+        return self._producer
+
+    async def _reset_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            try:
+                await producer.stop()
+            except Exception:
+                pass
+
+    async def publish_pending(self) -> int:
+        """Publish what is recorded and not yet published; return how many events went out."""
+        start = await asyncio.to_thread(self.position)
+        notifications = await asyncio.to_thread(
+            self.app.recorder.select_notifications, start=start, limit=self.BATCH, inclusive_of_start=False)
+        if not notifications:
+            return 0
+        producer = await self._producer_started()
+        pending = []
+        for notification in notifications:
+            message = self.app.message(notification)
+            if message is None:
+                continue  # the service's internal records are not published
+            key, value, headers = to_record(message, self.traceparents(notification.id))
+            pending.append(await producer.send(self.topic, value=value, key=key, headers=headers))
+        if pending:
+            await asyncio.gather(*pending)  # every record acknowledged by the broker (acks=all)
+        await asyncio.to_thread(self._record, notifications[-1].id)
+        self.health.published += len(pending)
+        self.health.last_progress = time.monotonic()
+        return len(pending)
+
+    async def run(self, idle_wait: float = 0.2) -> None:
+        failures = 0
+        while not self._stopping:
+            try:
+                sent = await self.publish_pending()
+                self.health.last_error = None
+                failures = 0
+                if sent == 0:
+                    self._wake.clear()
+                    try:
+                        await asyncio.wait_for(self._wake.wait(), idle_wait)
+                    except asyncio.TimeoutError:
+                        pass
+            except (KafkaError, OSError, asyncio.TimeoutError) as error:
+                failures += 1
+                self.health.last_error = f"{type(error).__name__}: {error}"
+                log.warning("relay %s: %s; restarting the producer", self.topic, self.health.last_error)
+                await self._reset_producer()  # e.g. OutOfOrderSequenceNumber after a broker blip
+                await asyncio.sleep(min(10.0, 0.2 * 2 ** min(failures, 6)))
+        await self._reset_producer()
+
+    def wake(self) -> None:
+        self.io.loop.call_soon_threadsafe(self._wake.set)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._stopping = False
+            self._task = self.io.spawn(self.run())
+
+    def stop(self) -> None:
+        self._stopping = True
+        self.wake()
+        if self._task is not None:
+            try:
+                self._task.result(timeout=15)
+            except Exception:
+                log.warning("relay %s did not stop cleanly", self.topic)
+            self._task = None
+
+    def drain(self, timeout: float = 30.0) -> None:
+        """Publish everything recorded so far (tests, benchmarks, shutdown)."""
+        deadline = time.monotonic() + timeout
+        while self.lag() and time.monotonic() < deadline:
+            self.io.run(self.publish_pending(), timeout=timeout)
