@@ -6,12 +6,13 @@ from typing import Any, Iterable
 
 from services.applications.application import Applications
 from services.applications.domain import KnownScheme
+from shared.contract.types import DECISION_RECORDED, SCHEME_DOCUMENT_VERSION_PUBLISHED, SCHEME_REGISTERED
 from shared.messages import Message
 
 
 def on_decisions(applications: Applications):
     def policy(message: Message) -> Iterable[Any]:
-        if message.type != "Decision.Recorded" or message.data["outcome"] not in ("grant", "refuse"):
+        if message.type != DECISION_RECORDED or message.data["outcome"] not in ("grant", "refuse"):
             return []
         application = applications.find_application(message.data["application_id"])
         if application is None or application.status in ("granted", "refused"):
@@ -25,11 +26,11 @@ def on_decisions(applications: Applications):
 
 def on_registry(applications: Applications):
     def policy(message: Message) -> Iterable[Any]:
-        if message.type == "Scheme.Registered":
+        if message.type == SCHEME_REGISTERED:
             if applications.find(KnownScheme.create_id(message.data["code"])) is not None:
                 return []
             return [KnownScheme(code=message.data["code"], documents=message.data["documents"])]
-        if message.type == "Scheme.DocumentVersionPublished":
+        if message.type == SCHEME_DOCUMENT_VERSION_PUBLISHED:
             known = applications.find(KnownScheme.create_id(message.data["code"]))
             if known is None:
                 return []

@@ -7,16 +7,24 @@ from typing import Any, Iterable
 
 from services.audits.application import Audits
 from services.audits.domain import AuditedFile
+from shared.contract.types import (
+    APPLICATION_INFORMATION_SUPPLIED,
+    APPLICATION_REVIEWED,
+    APPLICATION_SUBMITTED,
+    APPLICATION_WITHDRAWN,
+    CERTIFICATE_ISSUED,
+    CERTIFICATE_STATUS_CHANGED,
+)
 from shared.domain import FileLink
 from shared.messages import Message
 
 # The status of the application after events that carry none of their own.
-_STATUS_AFTER = {"Application.Withdrawn": "withdrawn", "Application.InformationSupplied": "submitted"}
+_STATUS_AFTER = {APPLICATION_WITHDRAWN: "withdrawn", APPLICATION_INFORMATION_SUPPLIED: "submitted"}
 
 
 def on_applications(audits: Audits):
     def policy(message: Message) -> Iterable[Any]:
-        if message.type == "Application.Submitted":
+        if message.type == APPLICATION_SUBMITTED:
             if audits.find(AuditedFile.create_id(message.subject)) is not None:
                 return []
             return [
@@ -27,7 +35,7 @@ def on_applications(audits: Audits):
                     products=message.data["products"],
                 )
             ]
-        if message.type in _STATUS_AFTER or message.type == "Application.Reviewed":
+        if message.type in _STATUS_AFTER or message.type == APPLICATION_REVIEWED:
             file = audits.find(AuditedFile.create_id(message.subject))
             if file is None:
                 return []
@@ -40,13 +48,13 @@ def on_applications(audits: Audits):
 
 def on_registry(audits: Audits):
     def policy(message: Message) -> Iterable[Any]:
-        if message.type == "Certificate.StatusChanged":
+        if message.type == CERTIFICATE_STATUS_CHANGED:
             link = audits.find(FileLink.create_id("certificate", message.data["number"]))
             if link is None:
                 return []
             link.learn_status(message.data["status"])
             return [link]
-        if message.type != "Certificate.Issued":
+        if message.type != CERTIFICATE_ISSUED:
             return []
         number, application_id = message.data["number"], message.data["application_id"]
         if audits.find(FileLink.create_id("certificate", number)) is not None:

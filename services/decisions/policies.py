@@ -6,6 +6,20 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from services.decisions.application import Decisions
+from shared.contract.types import (
+    APPLICATION_INFORMATION_SUPPLIED,
+    APPLICATION_REVIEWED,
+    APPLICATION_SUBMITTED,
+    APPLICATION_WITHDRAWN,
+    AUDIT_FINDING_CLOSED,
+    AUDIT_FINDING_RECORDED,
+    AUDIT_PLANNED,
+    AUDIT_REPORTED,
+    AUDIT_TEAM_MEMBER_ASSIGNED,
+    CERTIFICATE_ISSUED,
+    CERTIFICATE_REVISED,
+    CERTIFICATE_STATUS_CHANGED,
+)
 from shared.domain import FileLink
 from shared.messages import Message
 
@@ -15,15 +29,15 @@ FILE_FIELDS = ("scheme", "applicant", "production_unit", "products", "scope", "c
 def on_applications(decisions: Decisions):
     def policy(message: Message) -> Iterable[Any]:
         file = decisions.file_or_new(message.subject)
-        if message.type == "Application.Submitted":
+        if message.type == APPLICATION_SUBMITTED:
             if file.application is not None:
                 return []
             file.note_application(application={k: message.data[k] for k in FILE_FIELDS})
-        elif message.type == "Application.Reviewed":
+        elif message.type == APPLICATION_REVIEWED:
             file.note_application_status(status=message.data["outcome"])
-        elif message.type == "Application.Withdrawn":
+        elif message.type == APPLICATION_WITHDRAWN:
             file.note_application_status(status="withdrawn")
-        elif message.type == "Application.InformationSupplied":
+        elif message.type == APPLICATION_INFORMATION_SUPPLIED:
             file.note_application_status(status="submitted")
         else:
             return []
@@ -35,7 +49,7 @@ def on_applications(decisions: Decisions):
 def on_audits(decisions: Decisions):
     def policy(message: Message) -> Iterable[Any]:
         audit_id = message.subject
-        if message.type == "Audit.Planned":
+        if message.type == AUDIT_PLANNED:
             application_id = message.data["application_id"]
             file = decisions.file_or_new(application_id)
             file.note_audit(audit_id=audit_id, kind=message.data.get("kind"))
@@ -48,13 +62,13 @@ def on_audits(decisions: Decisions):
             return []
         file = decisions.file_or_new(link.application_id)
         data = message.data
-        if message.type == "Audit.TeamMemberAssigned":
+        if message.type == AUDIT_TEAM_MEMBER_ASSIGNED:
             file.note_evaluator(audit_id=audit_id, person=data["person"], role=data["role"])
-        elif message.type == "Audit.FindingRecorded":
+        elif message.type == AUDIT_FINDING_RECORDED:
             file.note_finding(audit_id=audit_id, finding_id=data["finding_id"], severity=data["severity"])
-        elif message.type == "Audit.FindingClosed":
+        elif message.type == AUDIT_FINDING_CLOSED:
             file.note_finding_closed(finding_id=data["finding_id"])
-        elif message.type == "Audit.Reported":
+        elif message.type == AUDIT_REPORTED:
             file.note_report(audit_id=audit_id, conclusion=data["report"]["conformity_statement"])
         else:
             return []
@@ -66,7 +80,7 @@ def on_audits(decisions: Decisions):
 def on_registry(decisions: Decisions):
     def policy(message: Message) -> Iterable[Any]:
         data = message.data
-        if message.type == "Certificate.Issued":
+        if message.type == CERTIFICATE_ISSUED:
             file = decisions.file_or_new(data["application_id"])
             file.note_certificate(number=data["number"], status="active")
             file.note_validity(number=data["number"], valid_until=data["valid_until"])
@@ -78,9 +92,9 @@ def on_registry(decisions: Decisions):
         if link is None:
             return []
         file = decisions.file_or_new(link.application_id)
-        if message.type == "Certificate.Revised":
+        if message.type == CERTIFICATE_REVISED:
             file.note_validity(number=data["number"], valid_until=data["valid_until"])
-        elif message.type == "Certificate.StatusChanged" and not data.get("decision_id"):
+        elif message.type == CERTIFICATE_STATUS_CHANGED and not data.get("decision_id"):
             # Changes that no decision caused (expiry); a decision's own effect is already in the file.
             file.note_certificate(number=data["number"], status=data["status"])
         else:

@@ -10,6 +10,17 @@ import json
 from datetime import date
 from typing import Any
 
+from shared.contract.types import (
+    CERTIFICATE_APPEAL_UPHELD,
+    CERTIFICATE_DECISION_NOT_APPLIED,
+    CERTIFICATE_ISSUED,
+    CERTIFICATE_MAINTAINED,
+    CERTIFICATE_REVISED,
+    CERTIFICATE_STATUS_CHANGED,
+    CERTIFICATE_SURVEILLANCE_OVERDUE,
+    CERTIFICATE_SUSPENSION_LIMIT_EXCEEDED,
+    SCHEME_DOCUMENT_VERSION_PUBLISHED,
+)
 from shared.messages import Message
 from shared.views import Cursor, View
 
@@ -105,13 +116,13 @@ class CertificateView(View):
     # -- writing ----------------------------------------------------------------------------------
 
     def handle(self, c: Cursor, message: Message) -> None:
-        if message.type == "Scheme.DocumentVersionPublished":
+        if message.type == SCHEME_DOCUMENT_VERSION_PUBLISHED:
             self._transition(c, message.data["code"], message.data["document"])
             return
         if message.aggregate != "Certificate":
             return
         data, at = message.data, message.time.isoformat()
-        if message.name == "Issued":
+        if message.type == CERTIFICATE_ISSUED:
             doc = {
                 "number": data["number"],
                 "revision": 1,
@@ -149,7 +160,7 @@ class CertificateView(View):
         doc = self._read(c, data["number"])
         if doc is None:
             raise LookupError(f"certificate {data['number']} changed before it was issued in this view")
-        if message.name == "StatusChanged":
+        if message.type == CERTIFICATE_STATUS_CHANGED:
             doc["status"] = data["status"]
             doc["status_since"] = data["effective_from"]
             doc["withdrawal_proposed"] = doc["suspension_proposed"] = False
@@ -159,7 +170,7 @@ class CertificateView(View):
                 {"status": data["status"], "at": at, "effective_from": data["effective_from"],
                  "revision": doc["revision"], "decision_id": data["decision_id"] or None}
             )
-        elif message.name == "Revised":
+        elif message.type == CERTIFICATE_REVISED:
             old = doc["revisions"][-1]
             old["status"] = "superseded"
             doc["history"].append(
@@ -183,17 +194,17 @@ class CertificateView(View):
                 {"status": "active", "at": at, "effective_from": data["effective_from"],
                  "revision": data["revision"], "decision_id": data["decision_id"]}
             )
-        elif message.name == "AppealUpheld":
+        elif message.type == CERTIFICATE_APPEAL_UPHELD:
             doc["appeal_upheld"] = {"appeal_id": data["appeal_id"], "decision_id": data["decision_id"]}
-        elif message.name == "Maintained":
+        elif message.type == CERTIFICATE_MAINTAINED:
             doc["last_maintained"] = {"on": data["effective_from"], "decision_id": data["decision_id"]}
             doc["surveillance_due"] = data["surveillance_due"]
             doc["suspension_proposed"] = False
-        elif message.name == "SurveillanceOverdue":
+        elif message.type == CERTIFICATE_SURVEILLANCE_OVERDUE:
             doc["suspension_proposed"] = True
-        elif message.name == "SuspensionLimitExceeded":
+        elif message.type == CERTIFICATE_SUSPENSION_LIMIT_EXCEEDED:
             doc["withdrawal_proposed"] = True
-        elif message.name == "DecisionNotApplied":
+        elif message.type == CERTIFICATE_DECISION_NOT_APPLIED:
             doc["unapplied_decisions"].append({"decision_id": data["decision_id"], "problem": data["problem"],
                                                "detail": data["reason"]})
         else:

@@ -14,6 +14,13 @@ import json
 from typing import Any, Iterable
 
 from shared.bus import Feed
+from shared.contract.types import (
+    APPEAL_LODGED,
+    APPLICATION_SUBMITTED,
+    AUDIT_PLANNED,
+    CERTIFICATE_ISSUED,
+    DECISION_RECORDED,
+)
 from shared.messages import Message, canonical_json
 from shared.views import Cursor, View
 
@@ -21,11 +28,11 @@ GENESIS = "0" * 64
 
 # Events that open a subject and say which certification file it belongs to.
 _OPENERS = {
-    "Application.Submitted": lambda m: (m.subject, None),
-    "Audit.Planned": lambda m: (m.data.get("application_id"), m.data.get("certificate_number")),
-    "Decision.Recorded": lambda m: (m.data.get("application_id"), m.data.get("certificate_number")),
-    "Appeal.Lodged": lambda m: (m.data.get("application_id"), None),
-    "Certificate.Issued": lambda m: (m.data.get("application_id"), m.data.get("number")),
+    APPLICATION_SUBMITTED: lambda m: (m.subject, None),
+    AUDIT_PLANNED: lambda m: (m.data.get("application_id"), m.data.get("certificate_number")),
+    DECISION_RECORDED: lambda m: (m.data.get("application_id"), m.data.get("certificate_number")),
+    APPEAL_LODGED: lambda m: (m.data.get("application_id"), None),
+    CERTIFICATE_ISSUED: lambda m: (m.data.get("application_id"), m.data.get("number")),
 }
 
 

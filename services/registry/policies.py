@@ -8,6 +8,7 @@ from typing import Any, Iterable
 from services.registry.application import Registry
 from services.registry.domain import Certificate
 from shared.certificate_states import OUTCOME_STATUS, REVISIONS
+from shared.contract.types import APPEAL_DECIDED, DECISION_RECORDED
 from shared.domain import add_months
 from shared.errors import DomainError
 from shared.messages import Message
@@ -15,9 +16,9 @@ from shared.messages import Message
 
 def on_decision(registry: Registry):
     def policy(message: Message) -> Iterable[Any]:
-        if message.type == "Appeal.Decided":
+        if message.type == APPEAL_DECIDED:
             return _appeal_decided(registry, message)
-        if message.type != "Decision.Recorded":
+        if message.type != DECISION_RECORDED:
             return []
         decision = message.data
         outcome = decision["outcome"]

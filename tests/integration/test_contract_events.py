@@ -1,0 +1,191 @@
+"""The published contract holds for the events Hallmark really records.
+
+One lifecycle through the API emits every published event type: an application asked for more
+information, withdrawn, refused and appealed; audits with team, findings and reports; a grant, a new
+scheme document version, scope changes, maintenance, a suspension appealed and restored, a renewal,
+overdue surveillance and suspension, and a decision the registry could not apply. Every message each
+service publishes is then checked against the contract (shared/contract): its type is known, it comes
+from the service that owns the type, and its data validates against the type's JSON Schema.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import date, timedelta
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from services.bootstrap import Hallmark
+from shared import contract, kafka
+from shared.messages import Message
+from tests.support import Api, File, never_500
+
+
+def published_messages(hallmark: Hallmark) -> list[Message]:
+    """Every message each service publishes, read back from its notification log, in order."""
+    messages = []
+    for app in hallmark.services:
+        for notification in app.recorder.select_notifications(start=None, limit=100000):
+            message = app.message(notification)
+            if message is not None:
+                messages.append(message)
+    return messages
+
+
+def _decide_without_settling(file: File, outcome: str, on: date) -> dict[str, Any]:
+    """A decision recorded, but not yet applied by the registry (the bus is settled later)."""
+    body = {"subject": {"certificate_number": file.certificate}, "outcome": outcome, "basis": [],
+            "rationale": f"{outcome}: file reviewed", "effective_from": on.isoformat()}
+    response = never_500(file.api.client.post("/v1/decisions", json=body, headers=file.api.headers(*File.DECIDER)))
+    return file.ok(response, 201)
+
+
+def lifecycle(api: Api, hallmark: Hallmark) -> File:
+    """Drive files through every published event type. Returns the main (certified) file."""
+    main = File(api)
+    main.create_scheme()
+    main.submit()
+    app_path = f"/v1/applications/{main.application_id}"
+    main.ok(api.post(f"{app_path}/review", {"outcome": "information_requested", "reason": "Send the FPC manual"},
+                     *File.OFFICER))
+    main.ok(api.post(f"{app_path}/information", {"note": "FPC manual attached"}, *File.APPLICANT))
+    main.accept()
+
+    # Initial audit: a team of two, a major finding closed and an observation with a due date.
+    main.plan()
+    main.ok(main.team("Luc Lead", "lead_auditor"))
+    main.ok(main.team("Ann Auditor", "auditor"))
+    major = main.ok(main.finding("major"), 201)["finding_id"]
+    main.ok(main.close(major))
+    main.ok(api.post(f"/v1/audits/{main.audit_id}/findings", {
+        "severity": "observation", "requirement": "PTV 21-601 §7", "description": "Labels faded",
+        "corrective_action_due": (hallmark.clock.today() + timedelta(days=30)).isoformat()}, *File.AUDITOR), 201)
+    main.ok(main.report())
+
+    main.ok(main.decide("grant"), 201)
+    items = main.ok(api.get("/v1/certificates", *File.ADMIN, application_id=main.application_id))["items"]
+    main.certificate = items[0]["number"]
+
+    # The scheme's product standard gets a new version, with a transition deadline.
+    main.ok(api.post(f"/v1/schemes/{main.scheme}/documents", {
+        "kind": "PTV", "ref": "PTV 21-601", "version": "3.0", "effective_from": hallmark.clock.today().isoformat(),
+        "transition_deadline": (hallmark.clock.today() + timedelta(days=180)).isoformat()}, *File.ADMIN), 201)
+
+    kerb = {"name": "Kerb KB 100", "type": "kerb"}
+    gutter = {"name": "Gutter GT 50", "type": "gutter", "description": "Drainage gutter"}
+    main.ok(main.decide("extend_scope", scope="Kerbs and gutters", products=[kerb, gutter]), 201)
+    main.ok(main.decide("reduce_scope", scope="Kerbs", products=[kerb]), 201)
+
+    # Surveillance, then the certification is maintained.
+    main.plan(certificate_number=main.certificate)
+    main.ok(main.team("Ann Auditor", "lead_auditor"))
+    main.ok(main.report(by=File.AUDITOR))
+    main.ok(main.decide("maintain"), 201)
+
+    # A suspension, appealed and upheld, then corrected by a restoration; then a renewal.
+    suspended = main.ok(main.decide("suspend"), 201)
+    appeal = main.ok(api.post("/v1/appeals", {"decision_id": suspended["id"], "appellant": "Betonwerk Noord NV",
+                                              "grounds": "Products conform"}, *File.APPLICANT), 201)
+    main.ok(api.post(f"/v1/appeals/{appeal['id']}/decide", {
+        "committee": ["Paula Public", "Uma User"], "outcome": "upheld", "rationale": "Samples conform"}, *File.ADMIN))
+    main.ok(main.decide("restore"), 201)
+    main.ok(main.decide("renew"), 201)
+
+    # A second file withdrawn by its applicant, a third refused and the refusal appealed.
+    withdrawn = File(api)
+    withdrawn.scheme = main.scheme
+    withdrawn.submit()
+    withdrawn.ok(api.post(f"/v1/applications/{withdrawn.application_id}/withdraw", {"reason": "Plant closing"},
+                          *File.APPLICANT))
+    refused = File(api)
+    refused.scheme = main.scheme
+    refused.submit(consultant="Someone Else")
+    refused.accept()
+    refusal = refused.ok(refused.decide("refuse"), 201)
+    appeal = refused.ok(api.post("/v1/appeals", {"decision_id": refusal["id"], "appellant": "Betonwerk Noord NV",
+                                                 "grounds": "Complete file"}, *File.APPLICANT), 201)
+    refused.ok(api.post(f"/v1/appeals/{appeal['id']}/decide", {
+        "committee": ["Paula Public"], "outcome": "dismissed", "rationale": "Refusal well founded"}, *File.ADMIN))
+
+    # Time passes: surveillance overdue, a suspension past the scheme's maximum, and a withdrawal
+    # decided on the last valid day that reaches the registry after midnight (the certificate has
+    # expired: the decision is kept as not applied).
+    cert = main.ok(api.get(f"/v1/certificates/{main.certificate}", *File.ADMIN))
+    try:
+        hallmark.clock.fixed_today = date.fromisoformat(cert["surveillance_due"]) + timedelta(days=1)
+        assert hallmark.sweep() == [main.certificate]
+        hallmark.settle()
+        main.ok(main.decide("suspend", effective_from=hallmark.clock.today().isoformat()), 201)
+        hallmark.clock.fixed_today += timedelta(days=6 * 31 + 1)
+        assert hallmark.sweep() == [main.certificate]
+        hallmark.settle()
+        hallmark.clock.fixed_today = date.fromisoformat(cert["valid_until"])
+        _decide_without_settling(main, "withdraw", hallmark.clock.today())
+        hallmark.clock.fixed_today += timedelta(days=1)
+        hallmark.settle()
+    finally:
+        hallmark.clock.fixed_today = None
+    cert = main.ok(api.get(f"/v1/certificates/{main.certificate}", *File.ADMIN))
+    assert cert["status"] == "expired" and cert["unapplied_decisions"], cert
+    return main
+
+
+def test_every_published_message_is_in_the_contract_and_valid(api, hallmark):
+    lifecycle(api, hallmark)
+    messages = published_messages(hallmark)
+    problems = []
+    for message in messages:
+        event = contract.EVENT_TYPES.get(message.type)
+        if event is None:
+            problems.append(f"{message.id}: type {message.type} has no contract")
+            continue
+        if event.service != message.source:
+            problems.append(f"{message.id}: {message.type} belongs to {event.service}, published by {message.source}")
+        problems.extend(f"{message.id} ({message.type}): {error}" for error in contract.errors(message.type, message.data))
+    assert not problems, "\n".join(problems)
+
+    seen = Counter(message.type for message in messages)
+    assert set(seen) == set(contract.EVENT_TYPES), f"types never emitted: {set(contract.EVENT_TYPES) - set(seen)}"
+
+
+def test_the_kafka_records_of_every_message_carry_the_contracts_headers(api, hallmark):
+    """What the relay would publish (shared.kafka.to_record) matches the AsyncAPI document: topic per
+    service, key = aggregate id, the CloudEvents headers, a value that is the data as JSON."""
+    lifecycle(api, hallmark)
+    last: dict[str, int] = {}
+    for message in published_messages(hallmark):
+        event = contract.EVENT_TYPES[message.type]
+        assert event.topic == contract.topic_for(message.source) == kafka.topic_for(message.source)
+        key, value, raw_headers = kafka.to_record(message, traceparent=f"00-{'a' * 32}-{'b' * 16}-01")
+        headers = {name: data.decode() for name, data in raw_headers}
+        assert not contract.header_errors(message.type, headers), (message.id, contract.header_errors(message.type, headers))
+        assert key.decode() == message.subject == str(UUID(message.subject))
+        assert headers["ce_id"] == message.id == f"{message.source}/{message.subject}/{message.version}"
+        assert json.loads(value) == message.data
+        position = int(headers["hallmark_position"])
+        assert position > last.get(message.source, 0)  # only grows within the service's topic
+        last[message.source] = position
+
+
+@pytest.mark.parametrize("mutation", ["drop_required", "wrong_type", "unknown_field", "bad_date"])
+def test_a_recorded_payload_made_invalid_fails_validation(api, hallmark, mutation):
+    """The check can fail: a real Decision.Recorded, damaged, no longer validates."""
+    file = File(api).granted()
+    recorded = next(m for m in published_messages(hallmark) if m.type == contract.types.DECISION_RECORDED
+                    and m.data["application_id"] == file.application_id)
+    assert contract.errors(recorded.type, recorded.data) == []
+    data = dict(recorded.data)
+    if mutation == "drop_required":
+        del data["outcome"]
+    elif mutation == "wrong_type":
+        data["basis"] = "not a list"
+    elif mutation == "unknown_field":
+        data["decided_by_proxy"] = "someone"
+    else:
+        data["effective_from"] = "31/12/2026"
+    assert contract.errors(recorded.type, data)
+    with pytest.raises(contract.ContractViolation):
+        contract.validate(recorded.type, data)
