@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 from services.applications import policies as applications_policies
 from services.applications.application import Applications
@@ -15,9 +16,9 @@ from services.projections.certificates import CertificateView
 from services.projections.trail import TrailView
 from services.registry import policies as registry_policies
 from services.registry.application import Registry
-from services.settings import Settings
+from services.settings import ConfigurationError, Settings
 from shared.application import PolicyTarget, ServiceApplication
-from shared.bus import Consumer, LocalFeed, Pump
+from shared.bus import Consumer, Feed, LocalFeed, Pump
 from shared.clock import Clock
 from shared.errors import KnowledgeStale
 from shared.views import PostgresViews, SQLiteViews, ViewDatabase
@@ -25,42 +26,90 @@ from shared.views import PostgresViews, SQLiteViews, ViewDatabase
 log = logging.getLogger(__name__)
 
 
+COMPONENTS = ("applications", "audits", "decisions", "registry", "projections")
+APPLICATIONS = {"applications": Applications, "audits": Audits, "decisions": Decisions, "registry": Registry}
+# Ports of the distributed mode (API.md); the embedded default serves everything on one port.
+PORTS = {"applications": 8001, "audits": 8002, "decisions": 8003, "registry": 8004, "projections": 8005}
+
+
 @dataclass
 class Hallmark:
+    """One process's share of Hallmark: every component (the embedded default, or all of them over
+    Kafka in one process), or one service with what it serves (distributed mode)."""
+
     settings: Settings
     clock: Clock
-    applications: Applications
-    audits: Audits
-    decisions: Decisions
-    registry: Registry
-    views: ViewDatabase
-    certificates: CertificateView
-    trail: TrailView
-    feeds: dict[str, LocalFeed] = field(default_factory=dict)
+    component: str = "all"
+    applications: Applications | None = None
+    audits: Audits | None = None
+    decisions: Decisions | None = None
+    registry: Registry | None = None
+    views: ViewDatabase | None = None
+    certificates: CertificateView | None = None
+    trail: TrailView | None = None
+    feeds: dict[str, Feed] = field(default_factory=dict)  # every service's feed, for verify (projections)
     consumers: list[Consumer] = field(default_factory=list)
     pump: Pump | None = None
+    relays: list[Any] = field(default_factory=list)  # shared.kafka.Relay, one per service app (Kafka)
+    kafka_io: Any = None
 
     @property
     def services(self) -> list[ServiceApplication]:
-        return [self.applications, self.audits, self.decisions, self.registry]
+        return [app for app in (self.applications, self.audits, self.decisions, self.registry) if app is not None]
+
+    def runs(self, component: str) -> bool:
+        return self.component in ("all", component)
 
     def sweep(self) -> list[str]:
+        if self.registry is None or self.certificates is None:
+            return []
         return self.registry.sweep(self.certificates.numbers(("active", "suspended")))
 
     def verify_trail(self) -> dict:
+        assert self.trail is not None
         return self.trail.verify(self.feeds.values())
 
     def settle(self) -> int:
         """Apply every pending message now (tests, rebuild, demo)."""
         assert self.pump is not None
-        return self.pump.run_until_idle()
+        total = 0
+        for _ in range(50):  # an effect may be an event that itself has to be relayed and applied
+            for relay in self.relays:
+                relay.drain()
+            applied = self.pump.run_until_idle()
+            total += applied
+            if not applied and not any(relay.lag() for relay in self.relays) and \
+                    not any(consumer.lag() for consumer in self.consumers):
+                break
+        return total
 
-    def close(self) -> None:
+    def start(self) -> None:
+        for relay in self.relays:
+            relay.start()
+        if self.pump is not None:
+            self.pump.start()
+
+    def stop(self) -> None:
         if self.pump is not None:
             self.pump.stop()
+        for relay in self.relays:
+            relay.stop()
+
+    def close(self) -> None:
+        self.stop()
+        for consumer in self.consumers:
+            for feed in consumer.feeds:
+                if hasattr(feed, "close"):
+                    feed.close()
+        for feed in self.feeds.values():
+            if hasattr(feed, "close"):
+                feed.close()
         for app in self.services:
             app.close()
-        self.views.close()
+        if self.views is not None:
+            self.views.close()
+        if self.kafka_io is not None:
+            self.kafka_io.close()
 
 
 def _ensure_postgres_schemas(settings: Settings, names: list[str]) -> None:
@@ -90,51 +139,95 @@ def _fail_closed(failed: list[str]) -> None:
         )
 
 
-def bootstrap(settings: Settings | None = None, clock: Clock | None = None) -> Hallmark:
+def bootstrap(settings: Settings | None = None, clock: Clock | None = None, component: str | None = None) -> Hallmark:
+    """Build one process's share of Hallmark. ``component``: ``all`` (default) or one of COMPONENTS.
+    With ``HALLMARK_TRANSPORT=kafka`` services publish through relays and consume from Kafka topics;
+    otherwise (the embedded default) consumers read the upstream notification logs in-process."""
     settings = settings or Settings()
     clock = clock or Clock(settings.timezone)
+    component = component or settings.component
+    if component != "all" and component not in COMPONENTS:
+        raise ConfigurationError(f"HALLMARK_COMPONENT={component!r}: use 'all' or one of {', '.join(COMPONENTS)}")
+    kafka = settings.transport == "kafka"
+    if component != "all" and not kafka:
+        raise ConfigurationError(
+            f"{component} alone needs HALLMARK_TRANSPORT=kafka (its only link to the other services); "
+            "the embedded default runs every component in one process")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    hallmark = Hallmark(settings=settings, clock=clock, component=component)
+    run = set(COMPONENTS) if component == "all" else {component}
+    # The registry serves certificates and the public directory from the certificate view; projections
+    # serve the audit trail.
+    wanted_views = ({"certificates"} if "registry" in run else set()) | ({"trail"} if "projections" in run else set())
     if settings.store == "postgres":
-        _ensure_postgres_schemas(settings, ["applications", "audits", "decisions", "registry", "projections"])
-        views: ViewDatabase = PostgresViews(settings.pg_conninfo, settings.pg_schema_prefix + "projections")
-    else:
-        views = SQLiteViews(str(settings.data_dir / "projections.db"))
+        names = [n for n in APPLICATIONS if n in run] + (["projections"] if wanted_views else [])
+        _ensure_postgres_schemas(settings, names)
 
-    applications = Applications(env=settings.store_env("applications"), clock=clock)
-    audits = Audits(env=settings.store_env("audits"), clock=clock)
-    decisions = Decisions(env=settings.store_env("decisions"), clock=clock)
-    registry = Registry(env=settings.store_env("registry"), clock=clock)
-    feeds = {app.name: LocalFeed(app) for app in (applications, audits, decisions, registry)}
+    for name, cls in APPLICATIONS.items():
+        if name in run:
+            setattr(hallmark, name, cls(env=settings.store_env(name), clock=clock))
 
-    certificates = CertificateView(views)
-    trail = TrailView(views)
-    consumers = [
-        Consumer("applications<-registry", [feeds["registry"]],
-                 PolicyTarget(applications, applications_policies.on_registry(applications))),
-        Consumer("applications<-decisions", [feeds["decisions"]],
-                 PolicyTarget(applications, applications_policies.on_decisions(applications))),
-        Consumer("audits<-applications", [feeds["applications"]],
-                 PolicyTarget(audits, audits_policies.on_applications(audits))),
-        Consumer("audits<-registry", [feeds["registry"]], PolicyTarget(audits, audits_policies.on_registry(audits))),
-        Consumer("decisions<-applications", [feeds["applications"]],
-                 PolicyTarget(decisions, decisions_policies.on_applications(decisions))),
-        Consumer("decisions<-audits", [feeds["audits"]], PolicyTarget(decisions, decisions_policies.on_audits(decisions))),
-        Consumer("decisions<-registry", [feeds["registry"]],
-                 PolicyTarget(decisions, decisions_policies.on_registry(decisions))),
-        Consumer("registry<-decisions", [feeds["decisions"]],
-                 PolicyTarget(registry, registry_policies.on_decision(registry))),
-        Consumer("certificates<-registry", [feeds["registry"]], certificates),
-        Consumer("trail<-all", list(feeds.values()), trail, merge_by_time=True),
+    io = None
+    if kafka:
+        from shared.kafka import KafkaFeed, KafkaIO, Relay, ensure_topics
+
+        io = hallmark.kafka_io = KafkaIO()
+        try:
+            io.run(ensure_topics(settings.kafka_bootstrap, APPLICATIONS, settings.kafka_partitions,
+                                 prefix=settings.kafka_prefix), timeout=30)
+        except Exception as error:
+            io.close()
+            raise ConfigurationError(
+                f"Cannot reach Kafka at {settings.kafka_bootstrap} ({type(error).__name__}: {error}); "
+                "start it with 'make kafka' or set KAFKA_BOOTSTRAP_SERVERS") from None
+        hallmark.relays = [Relay(app, settings.kafka_bootstrap, io, prefix=settings.kafka_prefix)
+                           for app in hallmark.services]
+
+    def feed(source: str) -> Feed:
+        if kafka:
+            return KafkaFeed(source, settings.kafka_bootstrap, io, partitions=settings.kafka_partitions,
+                             prefix=settings.kafka_prefix)
+        return local_feeds[source]
+
+    local_feeds = {} if kafka else {app.name: LocalFeed(app) for app in hallmark.services}
+    if wanted_views:
+        if settings.store == "postgres":
+            hallmark.views = PostgresViews(settings.pg_conninfo, settings.pg_schema_prefix + "projections")
+        else:
+            hallmark.views = SQLiteViews(str(settings.data_dir / "projections.db"))
+        if "certificates" in wanted_views:
+            hallmark.certificates = CertificateView(hallmark.views)
+        if "trail" in wanted_views:
+            hallmark.trail = TrailView(hallmark.views)
+            hallmark.feeds = {source: feed(source) for source in APPLICATIONS}  # verify reads these
+
+    a, au, d, r = hallmark.applications, hallmark.audits, hallmark.decisions, hallmark.registry
+    plan: list[tuple[str, Any, list[str], Callable[[], Any]]] = [
+        ("applications<-registry", a, ["registry"], lambda: PolicyTarget(a, applications_policies.on_registry(a))),
+        ("applications<-decisions", a, ["decisions"], lambda: PolicyTarget(a, applications_policies.on_decisions(a))),
+        ("audits<-applications", au, ["applications"], lambda: PolicyTarget(au, audits_policies.on_applications(au))),
+        ("audits<-registry", au, ["registry"], lambda: PolicyTarget(au, audits_policies.on_registry(au))),
+        ("decisions<-applications", d, ["applications"],
+         lambda: PolicyTarget(d, decisions_policies.on_applications(d))),
+        ("decisions<-audits", d, ["audits"], lambda: PolicyTarget(d, decisions_policies.on_audits(d))),
+        ("decisions<-registry", d, ["registry"], lambda: PolicyTarget(d, decisions_policies.on_registry(d))),
+        ("registry<-decisions", r, ["decisions"], lambda: PolicyTarget(r, registry_policies.on_decision(r))),
+        ("certificates<-registry", hallmark.certificates, ["registry"], lambda: hallmark.certificates),
+        ("trail<-all", hallmark.trail, list(APPLICATIONS), lambda: hallmark.trail),
     ]
-    pump = Pump(consumers)
-    hallmark = Hallmark(
-        settings=settings, clock=clock, applications=applications, audits=audits, decisions=decisions,
-        registry=registry, views=views, certificates=certificates, trail=trail, feeds=feeds,
-        consumers=consumers, pump=pump,
-    )
+    for name, owner, sources, target in plan:
+        if owner is None:
+            continue
+        feeds = [feed(s) for s in sources]  # a feed of its own each: a Kafka feed holds a read position
+        hallmark.consumers.append(Consumer(name, feeds, target(), merge_by_time=name == "trail<-all"))
+
+    pump = hallmark.pump = Pump(hallmark.consumers)
     for app in hallmark.services:
         app.on_recorded(pump.wake)
         app.synchronise = lambda app=app: _fail_closed(pump.catch_up(app) + _parked(pump, app))
         app.upstream_current = lambda source, app=app: pump.caught_up(app, source)
-    pump.every(settings.sweep_seconds, hallmark.sweep)
+    for relay in hallmark.relays:
+        relay.app.on_recorded(relay.wake)
+    if hallmark.registry is not None and hallmark.certificates is not None:
+        pump.every(settings.sweep_seconds, hallmark.sweep)
     return hallmark

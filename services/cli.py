@@ -13,7 +13,13 @@ from shared.http.auth import ROLES, issue_token
 
 def _run(args: argparse.Namespace) -> int:
     settings = Settings()
-    with settings.exclusive("running Hallmark"):
+    if args.component:
+        settings.component = args.component
+    if args.port is None:
+        from services.bootstrap import PORTS
+
+        args.port = int(os.environ.get("PORT") or PORTS.get(settings.component, 8000))
+    with settings.exclusive(f"running Hallmark ({settings.component})"):
         return _serve(settings, args)
 
 
@@ -32,7 +38,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     hallmark = bootstrap(settings)
     app = create_app(hallmark)
     base = f"http://{args.host}:{args.port}"
-    print(f"Hallmark ({settings.store} store in {settings.data_dir.resolve()}) listening on {base}")
+    where = (f"{settings.component}, Kafka at {settings.kafka_bootstrap}" if settings.transport == "kafka"
+             else "embedded")
+    print(f"Hallmark ({where}; {settings.store} store in {settings.data_dir.resolve()}) listening on {base}")
     print(f"  API documentation   {base}/docs")
     print(f"  public lookup       {base}/public/v1/certificates?q=...")
     print(f"  health              {base}/livez  {base}/readyz")
@@ -145,7 +153,11 @@ def main(argv: list[str] | None = None) -> int:
 
     run = sub.add_parser("run", help="start Hallmark (embedded default) on one port")
     run.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-    run.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    run.add_argument("--port", type=int, default=None,
+                     help="default: $PORT, else 8000 embedded or the component's port of API.md (8001-8005)")
+    run.add_argument("--component", default=None,
+                     help="distributed mode: one of applications, audits, decisions, registry, projections "
+                          "(needs HALLMARK_TRANSPORT=kafka); default $HALLMARK_COMPONENT or all")
     run.set_defaults(func=_run)
 
     token = sub.add_parser("token", help="print a bearer token the local default accepts (last line)")

@@ -52,10 +52,18 @@ class Settings:
         default_factory=lambda: _positive_hours("HALLMARK_JWT_MAX_LIFETIME_HOURS", DEFAULT_MAX_LIFETIME_SECONDS / 3600)
     )
     sweep_seconds: float = field(default_factory=lambda: float(os.environ.get("HALLMARK_SWEEP_SECONDS", "3600")))
+    # embedded: every component in one process, joined in-process; kafka: joined by Apache Kafka only
+    transport: str = field(default_factory=lambda: os.environ.get("HALLMARK_TRANSPORT", "embedded"))
+    component: str = field(default_factory=lambda: os.environ.get("HALLMARK_COMPONENT", "all"))
+    kafka_bootstrap: str = field(default_factory=lambda: os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
+    kafka_prefix: str = field(default_factory=lambda: os.environ.get("HALLMARK_KAFKA_TOPIC_PREFIX", "hallmark."))
+    kafka_partitions: int = field(default_factory=lambda: int(os.environ.get("HALLMARK_KAFKA_PARTITIONS", "1")))
 
     def __post_init__(self) -> None:
         if self.store not in ("sqlite", "postgres"):
             raise ConfigurationError(f"HALLMARK_STORE={self.store!r}: use 'sqlite' (default) or 'postgres'")
+        if self.transport not in ("embedded", "kafka"):
+            raise ConfigurationError(f"HALLMARK_TRANSPORT={self.transport!r}: use 'embedded' (default) or 'kafka'")
 
     @property
     def pg_conninfo(self) -> str:
@@ -88,7 +96,12 @@ class Settings:
 
     @contextmanager
     def exclusive(self, purpose: str) -> Iterator[None]:
-        """Hold the data folder alone: a server and a rebuild must never write the same views at once."""
+        """Hold this instance's views alone: a server and a rebuild must never write the same views at
+        once. On PostgreSQL a session advisory lock, which holds across hosts; on SQLite a file lock."""
+        if self.store == "postgres":
+            with self._advisory_lock(purpose):
+                yield
+            return
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with (self.data_dir / ".hallmark.lock").open("w") as handle:
             try:
@@ -102,6 +115,28 @@ class Settings:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+    @contextmanager
+    def _advisory_lock(self, purpose: str) -> Iterator[None]:
+        import psycopg
+
+        key = f"hallmark:{self.pg_dbname}:{self.pg_schema_prefix}:{self.component}"
+        try:
+            conn = psycopg.connect(self.pg_conninfo, autocommit=True, connect_timeout=5)
+        except psycopg.OperationalError as error:
+            raise ConfigurationError(
+                f"Cannot reach PostgreSQL at {self.pg_host}:{self.pg_port} ({error}); start it with "
+                "'deploy/postgres.sh start'") from None
+        with conn:
+            got = conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (key,)).fetchone()[0]
+            if not got:
+                raise ConfigurationError(
+                    f"another Hallmark process holds {key} (database {self.pg_dbname}) and {purpose} needs it "
+                    "alone; stop that process first")
+            try:
+                yield
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (key,))
 
     @property
     def secret_file(self) -> Path:

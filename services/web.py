@@ -55,13 +55,12 @@ class _HallmarkApp(FastAPI):
 def create_app(hallmark: Hallmark, *, run_pump: bool = True) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        if run_pump and hallmark.pump is not None:
-            hallmark.pump.start()
+        if run_pump:
+            hallmark.start()
         try:
             yield
         finally:
-            if hallmark.pump is not None:
-                hallmark.pump.stop()
+            hallmark.stop()
 
     app = _HallmarkApp(
         title="Hallmark",
@@ -79,13 +78,19 @@ def create_app(hallmark: Hallmark, *, run_pump: bool = True) -> FastAPI:
     docs.install(app, title="Hallmark")
 
     # Grouped as the services are deployed apart (API.md ports 8001-8005): one OpenAPI each.
-    services = {
-        "applications": [applications_router(hallmark.applications)],
-        "audits": [audits_router(hallmark.audits)],
-        "decisions": [decisions_router(hallmark.decisions)],
-        "registry": [registry_router(hallmark.registry), certificates_router(hallmark.certificates, hallmark.clock.today)],
-        "projections": [trail_router(hallmark.trail, hallmark.verify_trail, hallmark.clock.zone)],
-    }
+    # Only this process's components: all of them embedded, one in distributed mode.
+    services: dict[str, list] = {}
+    if hallmark.applications is not None:
+        services["applications"] = [applications_router(hallmark.applications)]
+    if hallmark.audits is not None:
+        services["audits"] = [audits_router(hallmark.audits)]
+    if hallmark.decisions is not None:
+        services["decisions"] = [decisions_router(hallmark.decisions)]
+    if hallmark.registry is not None and hallmark.certificates is not None:
+        services["registry"] = [registry_router(hallmark.registry),
+                                certificates_router(hallmark.certificates, hallmark.clock.today)]
+    if hallmark.trail is not None:
+        services["projections"] = [trail_router(hallmark.trail, hallmark.verify_trail, hallmark.clock.zone)]
     for routers in services.values():
         for router in routers:
             app.include_router(router)
@@ -132,11 +137,22 @@ def create_app(hallmark: Hallmark, *, run_pump: bool = True) -> FastAPI:
                 checks[f"store:{service.name}"] = "ok"
             except Exception as error:  # report, never raise, from a health check
                 checks[f"store:{service.name}"] = f"unreachable: {type(error).__name__}"
-        try:
-            hallmark.certificates.position("registry")
-            checks["views"] = "ok"
-        except Exception as error:
-            checks["views"] = f"unreachable: {type(error).__name__}"
+        for view in (hallmark.certificates, hallmark.trail):
+            if view is None:
+                continue
+            try:
+                view.position("registry")
+                checks[f"view:{view.name}"] = "ok"
+            except Exception as error:
+                checks[f"view:{view.name}"] = f"unreachable: {type(error).__name__}"
+        relays = {}
+        for relay in hallmark.relays:
+            try:
+                relays[relay.topic] = {"published": relay.health.published, "lag": relay.lag()}
+                checks[f"relay:{relay.topic}"] = f"failing: {relay.health.last_error}" if relay.health.last_error \
+                    else "ok"
+            except Exception as error:
+                checks[f"relay:{relay.topic}"] = f"unreachable: {type(error).__name__}"
         pump = hallmark.pump
         consumers = {}
         if pump is not None:
@@ -158,7 +174,9 @@ def create_app(hallmark: Hallmark, *, run_pump: bool = True) -> FastAPI:
                                             "lag": lag}
         ready = all(v == "ok" for v in checks.values())
         status = {"status": "ready" if ready else "not ready"}
-        body = {**status, "checks": checks, "consumers": consumers} if may_see_details(request) else status
+        details = {**status, "component": hallmark.component, "checks": checks, "consumers": consumers,
+                   "relays": relays}
+        body = details if may_see_details(request) else status
         return JSONResponse(body, status_code=200 if ready else 503)
 
     return app

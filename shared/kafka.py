@@ -33,6 +33,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from eventsourcing.persistence import Tracking
 
+from shared import contract
 from shared.bus import Batch
 from shared.messages import Message, canonical_json
 
@@ -83,6 +84,7 @@ def to_record(message: Message, traceparent: str | None = None) -> tuple[bytes, 
         "ce_partitionkey": message.subject,
         "content-type": "application/json",
         "ce_hallmarkversion": str(message.version),
+        "ce_dataschema": contract.schema_uri(message.type),
         POSITION_HEADER: str(message.origin_position or message.position),
     }
     if traceparent:
@@ -119,6 +121,7 @@ class KafkaIO:
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
+        self._offsets: dict[str, AIOKafkaConsumer] = {}
         self._thread = threading.Thread(target=self.loop.run_forever, name="hallmark-kafka-io", daemon=True)
         self._thread.start()
 
@@ -126,10 +129,26 @@ class KafkaIO:
         future: Future[T] = asyncio.run_coroutine_threadsafe(coroutine, self.loop)  # type: ignore[arg-type]
         return future.result(timeout)
 
+    async def end_offsets(self, bootstrap: str, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+        """The current end offsets, asked of the broker by a client that fetches nothing, so the answer
+        does not wait behind a fetch in flight."""
+        client = self._offsets.get(bootstrap)
+        if client is None:
+            client = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+            await client.start()
+            self._offsets[bootstrap] = client
+        return await client.end_offsets(partitions)
+
     def spawn(self, coroutine: Awaitable[Any]) -> Future[Any]:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop)  # type: ignore[arg-type]
 
     def close(self) -> None:
+        for client in list(self._offsets.values()):
+            try:
+                self.run(client.stop(), timeout=5)
+            except Exception:
+                pass
+        self._offsets.clear()
         if self.loop.is_running():
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(timeout=5)
@@ -197,6 +216,13 @@ class KafkaFeed:
             consumer.seek(tp, offset)
             self._next[tp] = offset
         records = (await consumer.getmany(tp, timeout_ms=wait_ms, max_records=limit)).get(tp, [])
+        known_end = consumer.highwater(tp)  # from the last fetch response: no request
+        if not records and known_end is None:  # nothing fetched yet: ask the broker
+            known_end = (await self.io.end_offsets(self.bootstrap, [tp]))[tp]
+        if not records and wait_ms == 0 and known_end is not None and offset < known_end:
+            # The stream has more than what was fetched so far (just after a seek): wait for it, briefly,
+            # so that a read returns nothing only when the reader is at the end of the stream.
+            records = (await consumer.getmany(tp, timeout_ms=2000, max_records=limit)).get(tp, [])
         if records:
             self._next[tp] = records[-1].offset + 1
         messages = [from_record(r) for r in records]
@@ -207,8 +233,7 @@ class KafkaFeed:
         return self.io.run(self._head(parse_stream(stream)))
 
     async def _head(self, tp: TopicPartition) -> int:
-        consumer = await self._started()
-        return (await consumer.end_offsets([tp]))[tp]
+        return (await self.io.end_offsets(self.bootstrap, [tp]))[tp]
 
     def fetch(self, stream: str, position: int) -> Message | None:
         """The message at one position (a parked one to retry, or the mark to resume from)."""

@@ -76,9 +76,19 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     import socket
     import subprocess
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    def two_free_ports() -> int:  # the broker listens on port, its controller on port + 1
+        for _ in range(50):
+            with socket.socket() as a, socket.socket() as b:
+                a.bind(("127.0.0.1", 0))
+                port = a.getsockname()[1]
+                try:
+                    b.bind(("127.0.0.1", port + 1))
+                except OSError:
+                    continue
+                return port
+        raise RuntimeError("no two consecutive free ports for the Kafka broker")
+
+    port = two_free_ports()
     folder = tmp_path_factory.mktemp("kafka")
     started = subprocess.run([str(KAFKA_SCRIPT), "start", str(folder), str(port)], capture_output=True, text=True,
                              timeout=300)

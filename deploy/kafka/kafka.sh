@@ -70,11 +70,21 @@ log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
 log4j.logger.kafka.server.KafkaServer=INFO
 log4j.logger.kafka.server.BrokerServer=INFO
 PROPS
+  cat > "$DIR/log4j2.properties" <<PROPS
+status = error
+appender.file.type = File
+appender.file.name = file
+appender.file.fileName = $DIR/logs/tools.log
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = warn
+rootLogger.appenderRef.file.ref = file
+PROPS
 }
 
 java_run() {
   java -Xmx"$HEAP" -Xms128m -XX:+UseG1GC -Djava.awt.headless=true \
-    -Dlog4j.configuration="file:$DIR/log4j.properties" -cp "$LIBS/*" "$@"
+    -Dlog4j.configuration="file:$DIR/log4j.properties" -Dlog4j2.configurationFile="$DIR/log4j2.properties" -cp "$LIBS/*" "$@"
 }
 
 start() {
@@ -96,7 +106,7 @@ start() {
       echo "kafka: formatting $DIR/data failed; see $DIR/logs/format.log" >&2; exit 1; }
   fi
   nohup java -Xmx"$HEAP" -Xms128m -XX:+UseG1GC -Djava.awt.headless=true \
-    -Dlog4j.configuration="file:$DIR/log4j.properties" -cp "$LIBS/*" \
+    -Dlog4j.configuration="file:$DIR/log4j.properties" -Dlog4j2.configurationFile="$DIR/log4j2.properties" -cp "$LIBS/*" \
     kafka.Kafka "$DIR/server.properties" >"$DIR/logs/stdout.log" 2>&1 &
   echo $! >"$DIR/broker.pid"
   for _ in $(seq 1 120); do

@@ -1,0 +1,58 @@
+"""The whole lifecycle with every service joined by Apache Kafka only (relays and Kafka feeds, in one
+process here; one process each in tests/e2e/test_distributed.py), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from services.bootstrap import Hallmark, bootstrap
+from services.settings import Settings
+from services.web import create_app
+from tests.support import Api, File
+
+pytestmark = pytest.mark.kafka
+
+
+@pytest.fixture
+def kafka_hallmark(settings: Settings, kafka_bootstrap: str, kafka_prefix: str) -> Iterator[Hallmark]:
+    settings.transport = "kafka"
+    settings.kafka_bootstrap = kafka_bootstrap
+    settings.kafka_prefix = kafka_prefix
+    system = bootstrap(settings)
+    yield system
+    system.close()
+
+
+@pytest.fixture
+def kafka_api(kafka_hallmark: Hallmark) -> Iterator[Api]:
+    with TestClient(create_app(kafka_hallmark, run_pump=False), raise_server_exceptions=False) as client:
+        yield Api(client, kafka_hallmark.settings.local_secret(), kafka_hallmark.settle)
+
+
+def test_the_lifecycle_over_kafka(kafka_api, kafka_hallmark):
+    api = kafka_api
+    file = File(api).granted()
+    refused = file.decide("grant", by=("Luc Lead", "decision_maker"))
+    assert refused.status_code == 409
+    file.ok(file.decide("suspend"), 201)
+    public = api.get(f"/public/v1/certificates/{file.certificate}").json()
+    assert public["status"] == "suspended"
+    entries = api.get("/v1/audit-trail", *File.ADMIN, certificate_number=file.certificate).json()["entries"]
+    assert [e["type"] for e in entries if e["service"] == "decisions"] == ["Decision.Recorded", "Decision.Recorded"]
+    report = kafka_hallmark.verify_trail()
+    assert report["ok"], report
+    for relay in kafka_hallmark.relays:
+        assert relay.lag() == 0
+
+
+def test_each_event_once_in_the_trail_over_kafka(kafka_api, kafka_hallmark):
+    for _ in range(2):
+        File(kafka_api).granted()
+    kafka_hallmark.settle()
+    entries = kafka_hallmark.trail.all_entries()
+    stored = sum(1 for app in kafka_hallmark.services
+                 for n in app.recorder.select_notifications(start=None, limit=100_000) if app.message(n))
+    assert len(entries) == len({e["event_id"] for e in entries}) == stored
