@@ -17,10 +17,11 @@ from services.projections.trail import TrailView
 from services.registry import policies as registry_policies
 from services.registry.application import Registry
 from services.settings import ConfigurationError, Settings
+from shared import consistency
 from shared.application import PolicyTarget, ServiceApplication
 from shared.bus import Consumer, Feed, LocalFeed, Pump
 from shared.clock import Clock
-from shared.errors import KnowledgeStale
+from shared.errors import KnowledgeStale, NotYetKnown
 from shared.views import PostgresViews, SQLiteViews, ViewDatabase
 
 log = logging.getLogger(__name__)
@@ -131,12 +132,16 @@ def _parked(pump: Pump, app: ServiceApplication) -> list[str]:
             if getattr(c.target, "app", None) is app and c.health.parked]
 
 
-def _fail_closed(failed: list[str]) -> None:
-    if failed:
+def _fail_closed(failed: list[str], behind: list[str], parked: list[str]) -> None:
+    if failed or parked:
         raise KnowledgeStale(
-            f"Cannot bring this service's knowledge up to date ({', '.join(failed)} failing); "
+            f"Cannot bring this service's knowledge up to date ({', '.join(failed + parked)} failing); "
             "nothing was recorded. Retry later; operators see the cause in /readyz"
         )
+    if behind:
+        raise NotYetKnown(
+            f"This service has not yet received everything the others published before this command "
+            f"({', '.join(behind)} behind); nothing was recorded. Retry shortly")
 
 
 def bootstrap(settings: Settings | None = None, clock: Clock | None = None, component: str | None = None) -> Hallmark:
@@ -180,8 +185,8 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None, comp
             raise ConfigurationError(
                 f"Cannot reach Kafka at {settings.kafka_bootstrap} ({type(error).__name__}: {error}); "
                 "start it with 'make kafka' or set KAFKA_BOOTSTRAP_SERVERS") from None
-        hallmark.relays = [Relay(app, settings.kafka_bootstrap, io, prefix=settings.kafka_prefix)
-                           for app in hallmark.services]
+        hallmark.relays = [Relay(app, settings.kafka_bootstrap, io, prefix=settings.kafka_prefix,
+                                 traceparents=app.traceparent_of) for app in hallmark.services]
 
     def feed(source: str) -> Feed:
         if kafka:
@@ -224,10 +229,12 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None, comp
     pump = hallmark.pump = Pump(hallmark.consumers)
     for app in hallmark.services:
         app.on_recorded(pump.wake)
-        app.synchronise = lambda app=app: _fail_closed(pump.catch_up(app) + _parked(pump, app))
+        app.synchronise = lambda app=app: _fail_closed(*pump.catch_up(app, wanted=consistency.wanted()),
+                                                       _parked(pump, app))
         app.upstream_current = lambda source, app=app: pump.caught_up(app, source)
     for relay in hallmark.relays:
         relay.app.on_recorded(relay.wake)
+        relay.app.after_commit = relay.wait_published
     if hallmark.registry is not None and hallmark.certificates is not None:
         pump.every(settings.sweep_seconds, hallmark.sweep)
     return hallmark

@@ -19,6 +19,7 @@ from services.decisions.api import router as decisions_router
 from services.operations import router as operations_router
 from services.projections.api import certificates_router, trail_router
 from services.registry.api import router as registry_router
+from shared.consistency import ConsistencyMiddleware
 from shared.errors import DomainError
 from shared.http import docs, hygiene, limits, problems
 from shared.http.access import AccessLog
@@ -45,6 +46,7 @@ class _HallmarkApp(FastAPI):
 
     def build_middleware_stack(self) -> ASGIApp:
         app = super().build_middleware_stack()
+        app = ConsistencyMiddleware(app)
         app = limits.BodyLimitMiddleware(app, self.edge_limits)
         app = hygiene.HeadAsGet(app)
         app = hygiene.PublicCORS(app)

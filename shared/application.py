@@ -9,6 +9,7 @@ the consumer's position are saved in one transaction, so a message is applied ex
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable, ClassVar, Iterable
@@ -62,6 +63,9 @@ class Outcome:
     status: int
     body: dict[str, Any]
     changed: list[Aggregate] = field(default_factory=list)
+    # The consistency token: the service and the position of the last published event the command
+    # recorded. A client passes it on (Hallmark-After) so another service waits until it has applied it.
+    written: tuple[str, int] | None = None
 
 
 Policy = Callable[[Message], Iterable[Aggregate]]
@@ -85,6 +89,10 @@ class ServiceApplication(Application):
         # Installed by the composition root: whether this service has applied everything the named
         # upstream service has published so far, so "unknown" can be told from "not yet received".
         self.upstream_current: Callable[[str], bool] = lambda source: False
+        # Installed by the composition root over Kafka: wait, bounded, until the relay has published
+        # what a command recorded, so that once the command is answered other services can know it.
+        self.after_commit: Callable[[int], None] = lambda position: None
+        self._traceparents: OrderedDict[int, str] = OrderedDict()  # notification id -> W3C trace context
         self._published_names = {cls.__qualname__ for cls in self.published}
         self._parked: dict[UUID, Any] | None = None
 
@@ -158,10 +166,16 @@ class ServiceApplication(Application):
         except AggregateNotFoundError:
             return None
 
+    def _is_published(self, topic: str) -> bool:
+        return topic.rsplit(":", 1)[-1].split(".", 1)[0] in self._published_names
+
+    def traceparent_of(self, notification_id: int) -> str | None:
+        """The trace context of the command that recorded a notification, while this process remembers."""
+        return self._traceparents.get(notification_id)
+
     def message(self, notification: Notification) -> Message | None:
         """The published message for a stored event, or None for the service's internal records."""
-        qualname = notification.topic.rsplit(":", 1)[-1]
-        if qualname.split(".", 1)[0] not in self._published_names:
+        if not self._is_published(notification.topic):
             return None
         event = self.mapper.to_domain_event(notification)
         return message_from_event(self.name, notification.id, self.name, event)
@@ -194,11 +208,21 @@ class ServiceApplication(Application):
                     )
                 )
             try:
-                self.save(*outcome.changed, *records)
+                recordings = self.save(*outcome.changed, *records)
             except IntegrityError:
                 log.info("optimistic concurrency clash in %s, re-running the command", self.name)
                 continue
+            published = [r.notification.id for r in recordings if self._is_published(r.notification.topic)]
+            traceparent = telemetry.current_traceparent()
+            if traceparent:
+                for notification_id in published:
+                    self._traceparents[notification_id] = traceparent
+                while len(self._traceparents) > 10_000:
+                    self._traceparents.popitem(last=False)
             self._recorded()
+            if published:
+                outcome.written = (self.name, max(published))
+                self.after_commit(max(published))
             return outcome
         raise ConcurrentModification(f"{self.name}: the record kept changing under this command; retry")
 
@@ -220,7 +244,8 @@ class ServiceApplication(Application):
 
     def process(self, message: Message, policy: Policy) -> bool:
         """Apply a policy to one message exactly once. Returns False if it was already applied."""
-        with telemetry.span(f"{self.name} process {message.type}", **{
+        with telemetry.span(f"{self.name} process {message.type}", parent=message.traceparent, **{
+            "messaging.operation.type": "process", "messaging.destination.name": message.stream.rsplit(":", 1)[0],
             "messaging.message.id": message.id, "hallmark.stream": message.stream,
             "hallmark.position": message.position,
         }):

@@ -131,12 +131,17 @@ class Consumer:
         position never decreases within a stream otherwise."""
         if message.origin_position is None:
             return False
-        if message.stream not in self._origin_mark:
-            stored = self.target.position(message.stream)
-            feed = next(f for f in self.feeds if message.stream in f.streams())
-            last = feed.fetch(message.stream, stored) if stored else None
-            self._origin_mark[message.stream] = (last.origin_position or 0) if last else 0
-        return message.origin_position <= self._origin_mark[message.stream]
+        return message.origin_position <= self._origin_mark_of(message.stream)
+
+    def _origin_mark_of(self, stream: str) -> int:
+        """The highest upstream position applied from a relayed stream; on start, read from the record at
+        the position the target stored."""
+        if stream not in self._origin_mark:
+            stored = self.target.position(stream)
+            feed = next(f for f in self.feeds if stream in f.streams())
+            last = feed.fetch(stream, stored) if stored else None
+            self._origin_mark[stream] = (last.origin_position or 0) if last else 0
+        return self._origin_mark[stream]
 
     def streams(self) -> list[str]:
         return [stream for feed in self.feeds for stream in feed.streams()]
@@ -226,6 +231,25 @@ class Consumer:
             self.health.last_progress = time.monotonic()
         return applied
 
+    def heads(self) -> dict[str, int]:
+        """The last position of each stream now, as its transport reports it."""
+        return {stream: feed.head(stream) for feed in self.feeds for stream in feed.streams()}
+
+    def has_applied(self, wanted: dict[str, int]) -> bool:
+        """Whether the upstream positions in ``wanted`` (source -> position written there) are applied."""
+        for feed in self.feeds:
+            position = wanted.get(feed.source)
+            if position is None:
+                continue
+            for stream in feed.streams():
+                if not getattr(feed, "relayed", False):  # embedded: the stream position is the upstream one
+                    mark = self.positions()[stream]
+                else:
+                    mark = self._origin_mark_of(stream)
+                if mark < position:
+                    return False
+        return True
+
     def lag(self) -> int:
         """How many notifications the consumer has still to read (published or not)."""
         done = self.positions()
@@ -273,25 +297,38 @@ class Pump:
                 return total
         return total
 
-    def catch_up(self, target_app: object) -> list[str]:
-        """Apply, now, everything pending for the consumers that feed ``target_app``.
+    def catch_up(self, target_app: object, deadline_seconds: float = 5.0,
+                 wanted: dict[str, int] | None = None) -> tuple[list[str], list[str]]:
+        """Apply, now, everything the upstream services had published when this call began, for the
+        consumers that feed ``target_app``: the heads of their streams are read first (over Kafka, the
+        end offsets asked of the broker), then the consumers poll until they reach them. ``wanted``
+        (source -> upstream position, a client's consistency token) must be applied as well.
 
-        Returns the names of the consumers that failed: the caller must not trust that knowledge."""
-        failed = []
+        Returns the consumers that failed (their knowledge cannot be trusted) and those still behind
+        when the deadline passed (the facts may be on their way)."""
+        failed, behind = [], []
+        deadline = time.monotonic() + deadline_seconds
         with self._lock:
             for consumer in self.consumers:
                 if getattr(consumer.target, "app", None) is not target_app:
                     continue
                 try:
-                    for _ in range(100):
-                        if not consumer.poll():
+                    heads = consumer.heads()
+                    while True:
+                        consumer.poll()
+                        done = consumer.positions()
+                        if all(done[s] >= h for s, h in heads.items()) and consumer.has_applied(wanted or {}):
                             break
+                        if time.monotonic() > deadline:
+                            behind.append(consumer.name)
+                            break
+                        time.sleep(0.005)
                 except Exception as error:
                     consumer.health.last_error = f"{type(error).__name__}: {error}"
                     consumer.reset()
                     failed.append(consumer.name)
                     log.exception("consumer %s failed while catching up", consumer.name)
-        return failed
+        return failed, behind
 
     def caught_up(self, target_app: object, source: str) -> bool:
         """Whether ``target_app`` has applied everything ``source`` has published so far."""

@@ -182,6 +182,8 @@ class KafkaFeed:
     Each feed owns one consumer with manually assigned partitions and no committed offsets: the
     position that counts is the one the target stored with its effect, and ``read`` seeks to it."""
 
+    relayed = True  # messages carry their upstream position (``origin_position``)
+
     def __init__(self, source: str, bootstrap: str, io: KafkaIO, *, partitions: int = 1,
                  prefix: str = TOPIC_PREFIX) -> None:
         self.source = source
@@ -284,6 +286,8 @@ class Relay:
         self._wake = asyncio.Event()
         self._task: Future[Any] | None = None
         self._stopping = False
+        self._published_up_to = 0
+        self._published = threading.Condition()
 
     # progress in the service's own store
     def position(self) -> int:
@@ -332,6 +336,9 @@ class Relay:
         if pending:
             await asyncio.gather(*pending)  # every record acknowledged by the broker (acks=all)
         await asyncio.to_thread(self._record, notifications[-1].id)
+        with self._published:
+            self._published_up_to = max(self._published_up_to, notifications[-1].id)
+            self._published.notify_all()
         self.health.published += len(pending)
         self.health.last_progress = time.monotonic()
         return len(pending)
@@ -374,6 +381,24 @@ class Relay:
             except Exception:
                 log.warning("relay %s did not stop cleanly", self.topic)
             self._task = None
+
+    def wait_published(self, position: int, timeout: float = 5.0) -> bool:
+        """Wait until the event at ``position`` is acknowledged by the broker; False if not in time.
+        A relay that is not running (tests that drive it by hand) does not make anyone wait."""
+        if self._task is None:
+            return False
+        self.wake()
+        with self._published:
+            if self._published_up_to >= position:
+                return True
+            self._published.wait_for(lambda: self._published_up_to >= position or self._stopping, timeout)
+            if self._published_up_to >= position:
+                return True
+        if self.position() >= position:  # published by another relay of this service (a restart)
+            return True
+        log.warning("relay %s has not published position %d within %.1f s; the command is recorded and will "
+                    "be published when the relay recovers", self.topic, position, timeout)
+        return False
 
     def drain(self, timeout: float = 30.0) -> None:
         """Publish everything recorded so far (tests, benchmarks, shutdown)."""

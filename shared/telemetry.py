@@ -12,7 +12,7 @@ import os
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from opentelemetry import trace
+from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
@@ -43,9 +43,20 @@ def configure(service_name: str = "hallmark") -> None:
 
 
 @contextmanager
-def span(name: str, **attributes: Any) -> Iterator[trace.Span]:
-    with tracer.start_as_current_span(name, attributes={k: v for k, v in attributes.items() if v is not None}) as s:
+def span(name: str, parent: str | None = None, **attributes: Any) -> Iterator[trace.Span]:
+    """A span; ``parent`` (a W3C traceparent carried by a message) continues the trace of the command
+    that recorded the event, across the relay and Kafka."""
+    context = propagate.extract({"traceparent": parent}) if parent else None
+    kind = trace.SpanKind.CONSUMER if parent else trace.SpanKind.INTERNAL
+    with tracer.start_as_current_span(name, context=context, kind=kind,
+                                      attributes={k: v for k, v in attributes.items() if v is not None}) as s:
         yield s
+
+
+def current_traceparent() -> str | None:
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier.get("traceparent")
 
 
 def current_trace_id() -> str | None:

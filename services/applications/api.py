@@ -24,7 +24,7 @@ from shared.http.fields import (
     TextOrEmpty,
     at_most,
 )
-from shared.http.idempotency import idempotency_key
+from shared.http.idempotency import idempotency_key, respond
 from shared.idempotency import IdempotencyKey
 
 
@@ -82,7 +82,7 @@ def router(applications: Applications) -> APIRouter:
         body: NewApplication, actor: Annotated[Actor, Depends(require("applicant", "applications_officer"))], key: Key
     ) -> JSONResponse:
         outcome = applications.submit(body.model_dump(mode="json"), actor.person, key)
-        return JSONResponse(outcome.body, outcome.status)
+        return respond(outcome)
 
     @api.get("/v1/applications/{application_id}")
     def read(application_id: PathId, actor: Annotated[Actor, Depends(require("applicant", *STAFF))]) -> dict:
@@ -94,7 +94,7 @@ def router(applications: Applications) -> APIRouter:
         actor: Annotated[Actor, Depends(require("applications_officer"))], key: Key,
     ) -> JSONResponse:
         outcome = applications.review(application_id, body.outcome, body.reason, actor.person, key)
-        return JSONResponse(outcome.body, outcome.status)
+        return respond(outcome)
 
     @api.post("/v1/applications/{application_id}/information")
     def supply_information(
@@ -103,7 +103,7 @@ def router(applications: Applications) -> APIRouter:
     ) -> JSONResponse:
         as_applicant = not actor.has("applications_officer")
         outcome = applications.supply_information(application_id, body.note, actor.person, as_applicant, key)
-        return JSONResponse(outcome.body, outcome.status)
+        return respond(outcome)
 
     @api.post("/v1/applications/{application_id}/withdraw")
     def withdraw(
@@ -112,6 +112,6 @@ def router(applications: Applications) -> APIRouter:
     ) -> JSONResponse:
         as_applicant = not actor.has("applications_officer")
         outcome = applications.withdraw(application_id, body.reason, actor.person, as_applicant, key)
-        return JSONResponse(outcome.body, outcome.status)
+        return respond(outcome)
 
     return api

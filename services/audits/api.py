@@ -22,7 +22,7 @@ from shared.http.fields import (
     TextOrEmpty,
     at_most,
 )
-from shared.http.idempotency import idempotency_key
+from shared.http.idempotency import idempotency_key, respond
 from shared.idempotency import IdempotencyKey
 
 
@@ -78,7 +78,7 @@ def router(audits: Audits) -> APIRouter:
     @api.post("/v1/audits", status_code=201)
     def plan(body: NewAudit, actor: Annotated[Actor, Depends(planners)], key: Key) -> JSONResponse:
         outcome = audits.plan(body.model_dump(), actor.person, key)
-        return JSONResponse(outcome.body, outcome.status)
+        return respond(outcome)
 
     @api.get("/v1/audits/{audit_id}")
     def read(audit_id: PathId, actor: Annotated[Actor, Depends(require(*STAFF))]) -> dict:
@@ -89,25 +89,25 @@ def router(audits: Audits) -> APIRouter:
         audit_id: PathId, body: TeamMember, actor: Annotated[Actor, Depends(planners)], key: Key
     ) -> JSONResponse:
         outcome = audits.assign(audit_id, body.person, body.role, body.declaration.model_dump(), actor.person, key)
-        return JSONResponse(outcome.body, outcome.status)
+        return respond(outcome)
 
     @api.post("/v1/audits/{audit_id}/findings", status_code=201)
     def record_finding(
         audit_id: PathId, body: NewFinding, actor: Annotated[Actor, Depends(auditors)], key: Key
     ) -> JSONResponse:
         outcome = audits.record_finding(audit_id, body.model_dump(), actor.person, key)
-        return JSONResponse(outcome.body, outcome.status)
+        return respond(outcome)
 
     @api.post("/v1/audits/{audit_id}/findings/{finding_id}/close")
     def close_finding(
         audit_id: PathId, finding_id: PathId, body: Closure, actor: Annotated[Actor, Depends(auditors)], key: Key
     ) -> JSONResponse:
         outcome = audits.close_finding(audit_id, finding_id, body.evidence, actor.person, key)
-        return JSONResponse(outcome.body, outcome.status)
+        return respond(outcome)
 
     @api.post("/v1/audits/{audit_id}/report")
     def report(audit_id: PathId, body: NewReport, actor: Annotated[Actor, Depends(auditors)], key: Key) -> JSONResponse:
         outcome = audits.report(audit_id, body.model_dump(), actor.person, key)
-        return JSONResponse(outcome.body, outcome.status)
+        return respond(outcome)
 
     return api

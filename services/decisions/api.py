@@ -23,7 +23,7 @@ from shared.http.fields import (
     TextOrEmpty,
     at_most,
 )
-from shared.http.idempotency import idempotency_key
+from shared.http.idempotency import idempotency_key, respond
 from shared.idempotency import IdempotencyKey
 
 Outcome = Literal[
@@ -78,7 +78,7 @@ def router(decisions: Decisions) -> APIRouter:
     @api.post("/v1/decisions", status_code=201)
     def decide(body: NewDecision, actor: Annotated[Actor, Depends(require("decision_maker"))], key: Key) -> JSONResponse:
         outcome = decisions.decide(body.model_dump(), actor.person, key)
-        return JSONResponse(outcome.body, outcome.status)
+        return respond(outcome)
 
     @api.get("/v1/decisions/{decision_id}")
     def read(decision_id: PathId, actor: Annotated[Actor, Depends(require(*STAFF))]) -> dict:
@@ -87,7 +87,7 @@ def router(decisions: Decisions) -> APIRouter:
     @api.post("/v1/appeals", status_code=201)
     def lodge(body: NewAppeal, actor: Annotated[Actor, Depends(require("applicant", "admin"))], key: Key) -> JSONResponse:
         outcome = decisions.lodge_appeal(body.model_dump(), actor.person, not actor.has("admin"), key)
-        return JSONResponse(outcome.body, outcome.status)
+        return respond(outcome)
 
     @api.get("/v1/appeals/{appeal_id}")
     def read_appeal(appeal_id: PathId, actor: Annotated[Actor, Depends(require(*STAFF))]) -> dict:
@@ -98,6 +98,6 @@ def router(decisions: Decisions) -> APIRouter:
         appeal_id: PathId, body: AppealDecision, actor: Annotated[Actor, Depends(require("admin"))], key: Key
     ) -> JSONResponse:
         outcome = decisions.decide_appeal(appeal_id, body.model_dump(), actor.person, key)
-        return JSONResponse(outcome.body, outcome.status)
+        return respond(outcome)
 
     return api

@@ -11,7 +11,7 @@ from pydantic import Field
 from services.registry.application import Registry, scheme_view
 from shared.http.auth import STAFF, Actor, require
 from shared.http.fields import MAX_DOCUMENTS, Code, Label, Line, PathId, Strict, at_most
-from shared.http.idempotency import idempotency_key
+from shared.http.idempotency import idempotency_key, respond
 from shared.idempotency import IdempotencyKey
 
 
@@ -51,7 +51,7 @@ def router(registry: Registry) -> APIRouter:
         spec = body.model_dump()
         spec["documents"] = [{**d, "effective_from": d["effective_from"].isoformat()} for d in spec["documents"]]
         outcome = registry.register_scheme(spec, actor.person, key)
-        return JSONResponse(outcome.body, outcome.status)
+        return respond(outcome)
 
     @api.post("/v1/schemes/{code}/documents", status_code=201)
     def publish_document(
@@ -61,7 +61,7 @@ def router(registry: Registry) -> APIRouter:
         key: Annotated[IdempotencyKey | None, Depends(idempotency_key)],
     ) -> JSONResponse:
         outcome = registry.publish_document(code, body.model_dump(), actor.person, key)
-        return JSONResponse(outcome.body, outcome.status)
+        return respond(outcome)
 
     @api.get("/v1/schemes/{code}")
     def get_scheme(code: PathId, actor: Annotated[Actor, Depends(require(*STAFF))]) -> dict:
