@@ -237,4 +237,6 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None, comp
         relay.app.after_commit = relay.wait_published
     if hallmark.registry is not None and hallmark.certificates is not None:
         pump.every(settings.sweep_seconds, hallmark.sweep)
+    if kafka:
+        pump.every(5.0, lambda: pump.watchdog(settings.watchdog_stall_seconds))
     return hallmark

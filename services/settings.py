@@ -57,6 +57,8 @@ class Settings:
     component: str = field(default_factory=lambda: os.environ.get("HALLMARK_COMPONENT", "all"))
     kafka_bootstrap: str = field(default_factory=lambda: os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
     kafka_prefix: str = field(default_factory=lambda: os.environ.get("HALLMARK_KAFKA_TOPIC_PREFIX", "hallmark."))
+    watchdog_stall_seconds: float = field(
+        default_factory=lambda: float(os.environ.get("HALLMARK_WATCHDOG_STALL_SECONDS", "30")))
     kafka_partitions: int = field(default_factory=lambda: int(os.environ.get("HALLMARK_KAFKA_PARTITIONS", "1")))
 
     def __post_init__(self) -> None:

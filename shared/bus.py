@@ -97,6 +97,7 @@ class ConsumerHealth:
     parked: int = 0
     last_progress: float = field(default_factory=time.monotonic)
     last_error: str | None = None
+    restarts: int = 0  # by the watchdog, after a stall
 
 
 class Consumer:
@@ -218,6 +219,12 @@ class Consumer:
                 log.error("consumer %s parks %s after %d failures: %s", self.name, message.id, failures, error)
                 self.target.park(message, f"{type(error).__name__}: {error}")
                 self.health.parked = len(self.parked())
+                feed = next(f for f in self.feeds if message.stream in f.streams())
+                if hasattr(feed, "dead_letter"):  # Kafka: also to the dead-letter topic, error in headers
+                    try:
+                        feed.dead_letter(message, f"{type(error).__name__}: {error}", self.name)
+                    except Exception:  # the fact is in the store; the topic is a copy for operators
+                        log.exception("consumer %s could not copy %s to the dead-letter topic", self.name, message.id)
             self._failures.pop(message.id, None)
             self._cursor[message.stream] = message.position
             if message.origin_position is not None:
@@ -274,6 +281,33 @@ class Pump:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def watchdog(self, stall_seconds: float = 30.0) -> list[str]:
+        """Restart the transport of a consumer that made no progress for ``stall_seconds`` while its
+        streams have lag (aiokafka consumers are known to stop silently). Returns those restarted."""
+        restarted = []
+        now = time.monotonic()
+        with self._lock:
+            for consumer in self.consumers:
+                if now - consumer.health.last_progress < stall_seconds:
+                    continue
+                try:
+                    lagging = consumer.lag() > 0
+                except Exception:
+                    lagging = True
+                if not lagging:
+                    consumer.health.last_progress = now
+                    continue
+                for feed in consumer.feeds:
+                    if hasattr(feed, "restart"):
+                        feed.restart()
+                consumer.reset()
+                consumer.health.restarts += 1
+                consumer.health.last_progress = now
+                restarted.append(consumer.name)
+                log.warning("watchdog restarted consumer %s: no progress for %.0f s with lag", consumer.name,
+                            stall_seconds)
+        return restarted
 
     def consumer(self, name: str) -> Consumer:
         for consumer in self.consumers:

@@ -25,7 +25,7 @@ import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Awaitable, Callable, Iterable, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -58,6 +58,10 @@ TOPIC_CONFIG = {
 def topic_for(service: str, prefix: str = TOPIC_PREFIX) -> str:
     """``hallmark.<service>.events``; another prefix keeps test runs or instances on one broker apart."""
     return f"{prefix}{service}.events"
+
+
+def dead_letter_topic(topic: str) -> str:
+    return f"{topic}.dlt"
 
 
 def stream_name(topic: str, partition: int) -> str:
@@ -122,6 +126,7 @@ class KafkaIO:
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
         self._offsets: dict[str, AIOKafkaConsumer] = {}
+        self._producers: dict[str, AIOKafkaProducer] = {}
         self._thread = threading.Thread(target=self.loop.run_forever, name="hallmark-kafka-io", daemon=True)
         self._thread.start()
 
@@ -139,16 +144,27 @@ class KafkaIO:
             self._offsets[bootstrap] = client
         return await client.end_offsets(partitions)
 
+    async def send(self, bootstrap: str, topic: str, key: bytes, value: bytes,
+                   headers: list[tuple[str, bytes]]) -> None:
+        """One record, acknowledged by all in-sync replicas (dead letters: rare, no relay ordering)."""
+        producer = self._producers.get(bootstrap)
+        if producer is None:
+            producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
+            await producer.start()
+            self._producers[bootstrap] = producer
+        await producer.send_and_wait(topic, value=value, key=key, headers=headers)
+
     def spawn(self, coroutine: Awaitable[Any]) -> Future[Any]:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop)  # type: ignore[arg-type]
 
     def close(self) -> None:
-        for client in list(self._offsets.values()):
+        for client in [*self._offsets.values(), *self._producers.values()]:
             try:
                 self.run(client.stop(), timeout=5)
             except Exception:
                 pass
         self._offsets.clear()
+        self._producers.clear()
         if self.loop.is_running():
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(timeout=5)
@@ -163,9 +179,11 @@ async def ensure_topics(bootstrap: str, services: Iterable[str], partitions: int
         existing = set(await admin.list_topics())
         wanted = [topic_for(s, prefix) for s in services]
         missing = [t for t in wanted if t not in existing]
-        if missing:
+        missing_dlt = [dead_letter_topic(t) for t in wanted if dead_letter_topic(t) not in existing]
+        if missing or missing_dlt:
             try:
-                await admin.create_topics([NewTopic(t, partitions, 1, topic_configs=TOPIC_CONFIG) for t in missing])
+                await admin.create_topics([NewTopic(t, partitions, 1, topic_configs=TOPIC_CONFIG) for t in missing]
+                                          + [NewTopic(t, 1, 1, topic_configs=TOPIC_CONFIG) for t in missing_dlt])
             except TopicAlreadyExistsError:
                 pass  # another process created it in between
         return wanted
@@ -245,6 +263,18 @@ class KafkaFeed:
         batch = await self._read(tp, position - 1, 1, wait_ms=5000)
         self._next.pop(tp, None)  # the next read seeks again to where its caller stands
         return batch.messages[0] if batch.messages and batch.messages[0].position == position else None
+
+    def restart(self) -> None:
+        """Drop the Kafka consumer; the next read starts a new one and seeks to the stored position."""
+        self.close()
+
+    def dead_letter(self, message: Message, error: str, consumer: str) -> None:
+        """Copy a parked message to ``<topic>.dlt`` with the error, the consumer and the time in headers."""
+        key, value, headers = to_record(message, message.traceparent)
+        headers += [("hallmark_error", error[:2000].encode()), ("hallmark_consumer", consumer.encode()),
+                    ("hallmark_parked_at", datetime.now(UTC).isoformat().encode()),
+                    ("hallmark_offset", str(message.position - 1).encode())]
+        self.io.run(self.io.send(self.bootstrap, dead_letter_topic(self.topic), key, value, headers))
 
     def close(self) -> None:
         if self._consumer is not None:

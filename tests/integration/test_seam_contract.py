@@ -12,7 +12,7 @@ from typing import Iterator
 import pytest
 
 from services.registry.application import Registry
-from shared.bus import MAX_ATTEMPTS, Consumer, LocalFeed
+from shared.bus import MAX_ATTEMPTS, Batch, Consumer, LocalFeed
 from shared.messages import Message
 from tests.support import scheme_body
 
@@ -196,6 +196,80 @@ def test_events_the_relay_sends_twice_have_no_second_effect(kafka_bootstrap, kaf
         assert len({m.id for m in target.applied}) == 4
         head = transport.feed().head(f"{kafka_prefix}registry.events:0")
         assert head == 7  # 3 + 3 sent again + 1: the duplicates are in the topic, not in the effects
+    finally:
+        transport.close()
+        registry.close()
+
+
+@pytest.mark.kafka
+def test_a_parked_message_is_copied_to_the_dead_letter_topic_with_its_error(kafka_bootstrap, kafka_prefix, tmp_path):
+    registry = Registry(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(tmp_path / "r.db")})
+    transport = Transport("kafka", registry, kafka_bootstrap, kafka_prefix)
+    try:
+        codes = _register(registry, 2)
+        transport.publish()
+        target = MemoryTarget(poison=codes[0])
+        consumer = Consumer("test<-registry", [transport.feed()], target, park_after_seconds=0)
+        for _ in range(MAX_ATTEMPTS + 200):
+            try:
+                consumer.poll()
+            except ValueError:
+                consumer.reset()
+            if target.parked and target.applied:
+                break
+            time.sleep(0.02)
+        assert [m.data["code"] for m in target.applied] == [codes[1]]  # the stream went on
+
+        from aiokafka import TopicPartition
+
+        from shared.kafka import KafkaFeed, dead_letter_topic, from_record
+
+        async def read_dead_letters():
+            from aiokafka import AIOKafkaConsumer
+
+            reader = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, enable_auto_commit=False)
+            await reader.start()
+            tp = TopicPartition(dead_letter_topic(f"{kafka_prefix}registry.events"), 0)
+            reader.assign([tp])
+            reader.seek(tp, 0)
+            try:
+                return (await reader.getmany(tp, timeout_ms=5000)).get(tp, [])
+            finally:
+                await reader.stop()
+
+        [record] = transport.io.run(read_dead_letters())
+        headers = dict(record.headers)
+        assert b"cannot digest" in headers["hallmark_error"] and headers["hallmark_consumer"] == b"test<-registry"
+        assert from_record(record).id == target.parked[0][0].id
+        assert isinstance(consumer.feeds[0], KafkaFeed)
+    finally:
+        transport.close()
+        registry.close()
+
+
+@pytest.mark.kafka
+def test_the_watchdog_restarts_a_consumer_that_stalls_with_lag(kafka_bootstrap, kafka_prefix, tmp_path, monkeypatch):
+    from shared.bus import Pump
+
+    registry = Registry(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(tmp_path / "r.db")})
+    transport = Transport("kafka", registry, kafka_bootstrap, kafka_prefix)
+    try:
+        _register(registry, 3)
+        transport.publish()
+        target = MemoryTarget()
+        feed = transport.feed()
+        consumer = Consumer("test", [feed], target)
+        pump = Pump([consumer])
+        real_read = type(feed).read
+        monkeypatch.setattr(type(feed), "read", lambda self, stream, after, limit: Batch([], after))  # stopped silently
+        pump.run_until_idle()
+        assert target.applied == [] and consumer.lag() == 3
+        assert pump.watchdog(stall_seconds=3600) == []  # not stalled long enough yet
+        consumer.health.last_progress -= 3601
+        assert pump.watchdog(stall_seconds=3600) == ["test"] and consumer.health.restarts == 1
+        monkeypatch.setattr(type(feed), "read", real_read)
+        _drain(consumer, 3)
+        assert len(target.applied) == 3
     finally:
         transport.close()
         registry.close()
