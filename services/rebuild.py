@@ -7,6 +7,7 @@ import time
 from typing import TextIO
 
 from services.bootstrap import Hallmark
+from services.settings import ConfigurationError
 from shared.bus import Consumer
 
 
@@ -44,7 +45,13 @@ class Progress:
 def rebuild(hallmark: Hallmark, which: str = "all", out: TextIO = sys.stderr) -> dict[str, int]:
     """Drop the chosen views and replay every service's published events into them."""
     views = {"certificates": hallmark.certificates, "trail": hallmark.trail}
+    views = {name: view for name, view in views.items() if view is not None}  # this process's views
     chosen = list(views) if which == "all" else [which]
+    absent = [name for name in chosen if name not in views]
+    if absent:
+        raise ConfigurationError(
+            f"this process ({hallmark.component}) holds no {', '.join(absent)} view: in distributed mode the "
+            "certificate view lives with the registry and the trail with projections (HALLMARK_COMPONENT)")
     counts: dict[str, int] = {}
     for name in chosen:
         consumer = next(c for c in hallmark.consumers if c.target is views[name])

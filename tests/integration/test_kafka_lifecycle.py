@@ -56,3 +56,37 @@ def test_each_event_once_in_the_trail_over_kafka(kafka_api, kafka_hallmark):
     stored = sum(1 for app in kafka_hallmark.services
                  for n in app.recorder.select_notifications(start=None, limit=100_000) if app.message(n))
     assert len(entries) == len({e["event_id"] for e in entries}) == stored
+
+
+def test_a_rebuild_from_the_topics_gives_the_same_views(kafka_api, kafka_hallmark):
+    import io
+
+    from services.rebuild import rebuild
+
+    File(kafka_api).granted()
+    kafka_hallmark.settle()
+
+    def content():
+        trail = sorted((e["event_id"], e["hash"]) for e in kafka_hallmark.trail.all_entries())
+        return trail, kafka_hallmark.certificates.snapshot()
+
+    before = content()
+    counts = rebuild(kafka_hallmark, "all", out=io.StringIO())
+    assert counts["trail"] == len(before[0]) and content() == before
+
+
+def test_a_component_alone_rebuilds_only_the_views_it_holds(settings, kafka_bootstrap, kafka_prefix):
+    import io
+
+    from services.rebuild import rebuild
+    from services.settings import ConfigurationError
+
+    settings.transport, settings.kafka_bootstrap, settings.kafka_prefix = "kafka", kafka_bootstrap, kafka_prefix
+    registry_only = bootstrap(settings, component="registry")
+    try:
+        assert registry_only.trail is None and registry_only.certificates is not None
+        assert [c.name for c in registry_only.consumers] == ["registry<-decisions", "certificates<-registry"]
+        with pytest.raises(ConfigurationError, match="trail"):
+            rebuild(registry_only, "trail", out=io.StringIO())
+    finally:
+        registry_only.close()
