@@ -153,19 +153,23 @@ def test_a_new_consumer_resumes_from_the_stored_position(transport):
     assert [m.id for m in target.applied] == [m.id for m in _published(transport.registry)]
 
 
-def test_a_poison_message_is_parked_and_the_stream_goes_on(transport):
-    codes = _register(transport.registry, 3)
-    transport.publish()
-    target = MemoryTarget(poison=codes[1])
-    consumer = Consumer("test", [transport.feed()], target, park_after_seconds=0)
+def _until_parked(consumer: Consumer, applied: int) -> None:
+    """Poll through the failures until the poison is parked and ``applied`` others went through."""
     for _ in range(MAX_ATTEMPTS + 200):
         try:
             consumer.poll()
         except ValueError:
             consumer.reset()
-        if len(target.applied) == 2 and target.parked:
-            break
+        if len(consumer.target.applied) == applied and consumer.target.parked:
+            return
         time.sleep(0.02)
+
+
+def test_a_poison_message_is_parked_and_the_stream_goes_on(transport):
+    codes = _register(transport.registry, 3)
+    transport.publish()
+    target = MemoryTarget(poison=codes[1])
+    _until_parked(Consumer("test", [transport.feed()], target, park_after_seconds=0), applied=2)
     assert [m.data["code"] for m in target.applied] == [codes[0], codes[2]]
     assert [m.data["code"] for m, _ in target.parked] == [codes[1]] and "cannot digest" in target.parked[0][1]
 
@@ -210,14 +214,7 @@ def test_a_parked_message_is_copied_to_the_dead_letter_topic_with_its_error(kafk
         transport.publish()
         target = MemoryTarget(poison=codes[0])
         consumer = Consumer("test<-registry", [transport.feed()], target, park_after_seconds=0)
-        for _ in range(MAX_ATTEMPTS + 200):
-            try:
-                consumer.poll()
-            except ValueError:
-                consumer.reset()
-            if target.parked and target.applied:
-                break
-            time.sleep(0.02)
+        _until_parked(consumer, applied=1)
         assert [m.data["code"] for m in target.applied] == [codes[1]]  # the stream went on
 
         from aiokafka import TopicPartition
