@@ -59,8 +59,9 @@ test-e2e: venv ## the end-to-end lifecycle and restart tests against a real serv
 check-deploy: ## validate the Dockerfile, compose file and Kubernetes manifests offline
 	deploy/check.sh
 
-bench: venv postgres ## benchmark: files per second and directory latency, SQLite vs PostgreSQL
+bench: venv postgres ## benchmarks: SQLite vs PostgreSQL; Kafka relay, freshness and commands/s (own broker)
 	$(BIN)/python -m tests.bench.bench_lifecycle --files $(or $(FILES),30)
+	$(BIN)/python -m tests.bench.bench_kafka --events $(or $(EVENTS),20000) --files $(or $(FILES),30)
 
 demo: venv ## drive one full lifecycle against a running instance (make run first)
 	$(BIN)/hallmark demo
