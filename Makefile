@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
 .DEFAULT_GOAL := help
 
-.PHONY: help venv run lint test test-unit test-integration test-e2e test-late-evening test-tools check-deploy bench postgres demo token rebuild verify clean
+.PHONY: help venv run lint test test-unit test-integration test-e2e test-late-evening test-tools check-deploy bench postgres demo token rebuild verify kafka up down status clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -29,6 +29,18 @@ run: venv ## start Hallmark on http://127.0.0.1:8000 (SQLite files in ./data)
 
 postgres: ## start the machine's PostgreSQL 15 (installing it if missing) for Hallmark
 	deploy/postgres.sh start
+
+kafka: ## start a local single-node Apache Kafka broker on 127.0.0.1:9092 (Java 17; jars fetched once)
+	deploy/kafka/kafka.sh start .cache/kafka/broker 9092
+
+up: venv ## distributed mode: PostgreSQL, Kafka and each service its own process on 8001-8005 (background)
+	$(BIN)/hallmark up
+
+down: venv ## stop everything 'make up' started (services, supervisor, and the broker if it started it)
+	$(BIN)/hallmark down
+
+status: venv ## each process of 'make up': pid, port, up/down, restarts, relay and consumer lag, parked
+	@$(BIN)/hallmark status || true
 
 test: venv postgres test-tools ## set everything up and run the whole suite (SQLite and PostgreSQL)
 	$(BIN)/ruff check services shared tests

@@ -142,7 +142,7 @@ def _parked(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from services.demo import run_demo
 
-    return run_demo(args.url, Settings())
+    return run_demo(args.url, Settings(), distributed=args.distributed)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -187,7 +187,21 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="drive one full certification lifecycle through the HTTP API")
     demo.add_argument("--url", default=os.environ.get("HALLMARK_URL") or f"http://127.0.0.1:{os.environ.get('PORT') or 8000}",
                       help="the running instance (default: HALLMARK_URL, else http://127.0.0.1:$PORT, PORT 8000)")
+    demo.add_argument("--distributed", action="store_true",
+                      default=os.environ.get("HALLMARK_DISTRIBUTED", "") not in ("", "0"),
+                      help="distributed mode (make up): each path to its service's port, --url's port + 1..5 "
+                           "(default 8001-8005 of API.md); default $HALLMARK_DISTRIBUTED")
     demo.set_defaults(func=_demo)
+
+    from services import supervisor
+
+    for name, text in (("up", "distributed mode: PostgreSQL, Kafka and the five services as separate processes "
+                              "under a supervisor that restarts them (background)"),
+                       ("down", "stop every process 'hallmark up' started (and the broker if it started it)"),
+                       ("status", "each process of 'hallmark up': pid, port, up/down, restarts, lag, parked")):
+        command = sub.add_parser(name, help=text)
+        supervisor.add_arguments(command, name)
+        command.set_defaults(func=supervisor.cli)
 
     args = parser.parse_args(argv)
     try:

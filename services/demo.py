@@ -32,9 +32,28 @@ class DemoFailed(RuntimeError):
     pass
 
 
+class _Routed(httpx.HTTPTransport):
+    """Distributed mode (make up): each path goes to the port of the component that serves it, the base
+    URL's port + 1..5 (8001-8005 of API.md for the default 8000)."""
+
+    def __init__(self, base_port: int) -> None:
+        super().__init__()
+        self.base_port = base_port
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        from services.supervisor import ROUTES, port_of
+
+        component = next((c for c, prefixes in ROUTES.items() if request.url.path.startswith(prefixes)), None)
+        if component is not None:
+            request.url = request.url.copy_with(port=port_of(component, self.base_port))
+            request.headers["Host"] = f"{request.url.host}:{request.url.port}"
+        return super().handle_request(request)
+
+
 class Client:
-    def __init__(self, base: str, secret: bytes) -> None:
-        self.http = httpx.Client(base_url=base, timeout=10)
+    def __init__(self, base: str, secret: bytes, distributed: bool = False) -> None:
+        transport = _Routed(httpx.URL(base).port or 80) if distributed else None
+        self.http = httpx.Client(base_url=base, timeout=10, transport=transport)
         self.tokens = {who: issue_token(secret, person, roles) for who, (person, roles) in PEOPLE.items()}
 
     def call(self, method: str, path: str, who: str | None, body: Any = None, expect: int = 200,
@@ -62,17 +81,25 @@ def say(text: str) -> None:
     print(f"   {text}")
 
 
-def run_demo(base: str, settings: Settings) -> int:
+def run_demo(base: str, settings: Settings, distributed: bool = False) -> int:
     try:
         secret = settings.local_secret(create=False)
     except ConfigurationError as error:
         print(f"hallmark demo: {error}", file=sys.stderr)
         return 2
+    client, shown = Client(base, secret, distributed), base
+    if distributed:  # where the certificates and the public lookup are
+        from services.supervisor import port_of
+
+        url = httpx.URL(base)
+        shown = f"{url.scheme}://{url.host}:{port_of('registry', url.port or 80)}"
     try:
         # Dates come from the body's calendar (its time zone), never the machine's UTC date.
-        return _demo(Client(base, secret), base, Clock(settings.timezone).today())
-    except httpx.ConnectError:
-        print(f"hallmark demo: nothing answers at {base}; start Hallmark first with 'make run'", file=sys.stderr)
+        return _demo(client, shown, Clock(settings.timezone).today())
+    except httpx.ConnectError as error:
+        where = f"{base} ({error})" if distributed else base
+        print(f"hallmark demo: nothing answers at {where}; start Hallmark first with "
+              f"'{'make up' if distributed else 'make run'}'", file=sys.stderr)
         return 2
     except DemoFailed as error:
         print(f"\nhallmark demo: FAILED: {error}", file=sys.stderr)
