@@ -151,8 +151,18 @@ class Settings:
             if not create:
                 raise ConfigurationError(f"No signing key at {path}; start Hallmark once ('make run') to create it")
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
+            # Written whole under another name, owner-only from the start, then linked in place: of
+            # processes starting at once, exactly one key wins and every process reads that one.
+            staging = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+            fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+            try:
+                os.link(staging, path)
+            except FileExistsError:
+                pass
+            finally:
+                staging.unlink()
         return path.read_text().strip().encode()
 
     def auth(self) -> AuthConfig:

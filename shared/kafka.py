@@ -168,10 +168,12 @@ class KafkaIO:
         if self.loop.is_running():
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(timeout=5)
+        if not self.loop.is_running() and not self.loop.is_closed():
+            self.loop.close()
 
 
 async def ensure_topics(bootstrap: str, services: Iterable[str], partitions: int = 1,
-                        prefix: str = TOPIC_PREFIX) -> list[str]:
+                        prefix: str = TOPIC_PREFIX, replication: int = 1) -> list[str]:
     """Create each service's topic with its explicit configuration; existing topics are left as they are."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
     await admin.start()
@@ -181,11 +183,14 @@ async def ensure_topics(bootstrap: str, services: Iterable[str], partitions: int
         missing = [t for t in wanted if t not in existing]
         missing_dlt = [dead_letter_topic(t) for t in wanted if dead_letter_topic(t) not in existing]
         if missing or missing_dlt:
-            try:
-                await admin.create_topics([NewTopic(t, partitions, 1, topic_configs=TOPIC_CONFIG) for t in missing]
-                                          + [NewTopic(t, 1, 1, topic_configs=TOPIC_CONFIG) for t in missing_dlt])
-            except TopicAlreadyExistsError:
-                pass  # another process created it in between
+            response = await admin.create_topics(
+                [NewTopic(t, partitions, replication, topic_configs=TOPIC_CONFIG) for t in missing]
+                + [NewTopic(t, 1, replication, topic_configs=TOPIC_CONFIG) for t in missing_dlt])
+            refused = [(topic, code, message) for topic, code, *rest in response.topic_errors
+                       for message in [rest[0] if rest else ""]
+                       if code not in (0, TopicAlreadyExistsError.errno)]  # already there: created by another
+            if refused:
+                raise KafkaError("could not create " + "; ".join(f"{t} (error {c}: {m})" for t, c, m in refused))
         return wanted
     finally:
         await admin.close()
@@ -349,7 +354,8 @@ class Relay:
                 pass
 
     async def publish_pending(self) -> int:
-        """Publish what is recorded and not yet published; return how many events went out."""
+        """Publish what is recorded and not yet published; return how many notifications it moved past
+        (internal records included, so a batch of only those does not look like an idle log)."""
         start = await asyncio.to_thread(self.position)
         notifications = await asyncio.to_thread(
             self.app.recorder.select_notifications, start=start, limit=self.BATCH, inclusive_of_start=False)
@@ -371,7 +377,7 @@ class Relay:
             self._published.notify_all()
         self.health.published += len(pending)
         self.health.last_progress = time.monotonic()
-        return len(pending)
+        return len(notifications)
 
     async def run(self, idle_wait: float = 0.2) -> None:
         failures = 0
@@ -386,10 +392,13 @@ class Relay:
                         await asyncio.wait_for(self._wake.wait(), idle_wait)
                     except asyncio.TimeoutError:
                         pass
-            except (KafkaError, OSError, asyncio.TimeoutError) as error:
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # the broker, the store, anything: report, back off, go on
                 failures += 1
                 self.health.last_error = f"{type(error).__name__}: {error}"
-                log.warning("relay %s: %s; restarting the producer", self.topic, self.health.last_error)
+                log.warning("relay %s failing (%s); retrying with a new producer", self.topic,
+                            self.health.last_error)
                 await self._reset_producer()  # e.g. OutOfOrderSequenceNumber after a broker blip
                 await asyncio.sleep(min(10.0, 0.2 * 2 ** min(failures, 6)))
         await self._reset_producer()
@@ -411,6 +420,11 @@ class Relay:
             except Exception:
                 log.warning("relay %s did not stop cleanly", self.topic)
             self._task = None
+        if self._producer is not None and self.io.loop.is_running():  # driven by drain() only
+            try:
+                self.io.run(self._reset_producer(), timeout=10)
+            except Exception:
+                log.warning("relay %s: producer did not close cleanly", self.topic)
 
     def wait_published(self, position: int, timeout: float = 5.0) -> bool:
         """Wait until the event at ``position`` is acknowledged by the broker; False if not in time.

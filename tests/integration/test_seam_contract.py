@@ -270,3 +270,48 @@ def test_the_watchdog_restarts_a_consumer_that_stalls_with_lag(kafka_bootstrap, 
     finally:
         transport.close()
         registry.close()
+
+
+@pytest.mark.kafka
+def test_the_relay_rides_out_a_store_failure_and_reports_it(kafka_bootstrap, kafka_prefix, tmp_path, monkeypatch):
+    registry = Registry(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(tmp_path / "r.db")})
+    transport = Transport("kafka", registry, kafka_bootstrap, kafka_prefix)
+    relay = transport.relay
+    real = registry.recorder.select_notifications
+    failures = []
+
+    def flaky(*args, **kwargs):
+        if not failures:
+            failures.append(1)
+            raise ConnectionError("the database restarted")
+        return real(*args, **kwargs)
+
+    try:
+        monkeypatch.setattr(registry.recorder, "select_notifications", flaky)
+        relay.start()
+        _register(registry, 1)
+        deadline = time.monotonic() + 20
+        while relay.lag() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert failures and relay.lag() == 0 and relay.health.published == 1
+        assert relay.health.last_error is None  # failed once, reported, then recovered
+    finally:
+        relay.stop()
+        transport.close()
+        registry.close()
+
+
+@pytest.mark.kafka
+def test_topics_that_cannot_be_created_are_an_error(kafka_bootstrap, kafka_prefix):
+    from aiokafka.errors import KafkaError
+
+    from shared.kafka import KafkaIO, ensure_topics
+
+    io = KafkaIO()
+    try:
+        with pytest.raises(KafkaError, match="could not create"):
+            io.run(ensure_topics(kafka_bootstrap, ["registry"], partitions=0, prefix=kafka_prefix))
+        assert io.run(ensure_topics(kafka_bootstrap, ["registry"], prefix=kafka_prefix)) == [
+            f"{kafka_prefix}registry.events"]
+    finally:
+        io.close()

@@ -392,3 +392,17 @@ def test_only_the_local_default_is_local(tmp_path, issuer_key):
     pem = tmp_path / "idp.pem"
     pem.write_text(issuer_key[1])
     assert not Settings(data_dir=tmp_path, jwt_public_keys=str(pem)).auth().local
+
+
+def test_processes_starting_at_once_share_one_local_signing_key(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from services.settings import Settings
+
+    settings = [Settings(data_dir=tmp_path / "data") for _ in range(8)]
+    with ThreadPoolExecutor(8) as pool:
+        keys = set(pool.map(lambda s: s.local_secret(), settings))
+    assert len(keys) == 1
+    key_file = settings[0].secret_file
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+    assert [p.name for p in key_file.parent.iterdir()] == [key_file.name]  # no staging file left
