@@ -82,11 +82,32 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _distributed_settings(component: str) -> Settings:
+    """The settings of one component of the instance `hallmark up` runs (its database, topics, data)."""
+    from pathlib import Path
+
+    from services.supervisor import DEFAULT_STATE_DIR, Plan
+
+    state_dir = Path(os.environ.get("HALLMARK_UP_DIR") or DEFAULT_STATE_DIR)
+    plan = Plan.load(state_dir)
+    if plan is None:
+        raise ConfigurationError(f"no distributed instance in {state_dir}; start one with 'make up'")
+    os.environ.update({k: v for k, v in plan.child_env(component).items() if k.startswith(("HALLMARK_", "KAFKA_"))})
+    return Settings()
+
+
 def _rebuild(args: argparse.Namespace) -> int:
     from services.bootstrap import bootstrap
     from services.rebuild import rebuild
 
-    settings = Settings()
+    if args.distributed:
+        if args.view == "all":
+            print("hallmark rebuild --distributed: name one --view (certificates lives with the registry, "
+                  "trail with projections), and stop that component first", file=sys.stderr)
+            return 2
+        settings = _distributed_settings("registry" if args.view == "certificates" else "projections")
+    else:
+        settings = Settings()
     with settings.exclusive("a rebuild"):
         hallmark = bootstrap(settings)
         try:
@@ -101,7 +122,8 @@ def _verify(args: argparse.Namespace) -> int:
 
     from services.bootstrap import bootstrap
 
-    hallmark = bootstrap(Settings())
+    settings = _distributed_settings("projections") if args.distributed else Settings()
+    hallmark = bootstrap(settings)
     try:
         report = hallmark.verify_trail()
     finally:
@@ -169,9 +191,13 @@ def main(argv: list[str] | None = None) -> int:
 
     rebuild = sub.add_parser("rebuild", help="drop and rebuild the projections from the event stores")
     rebuild.add_argument("--view", choices=["all", "certificates", "trail"], default="all")
+    rebuild.add_argument("--distributed", action="store_true",
+                         help="rebuild a view of the instance 'make up' runs, from the Kafka topics")
     rebuild.set_defaults(func=_rebuild)
 
     verify = sub.add_parser("verify", help="recompute the audit trail's hash chains from the event stores")
+    verify.add_argument("--distributed", action="store_true",
+                        help="verify the trail of the instance 'make up' runs against its Kafka topics")
     verify.set_defaults(func=_verify)
 
     parked = sub.add_parser("parked", help="dead letters: list, retry or discard parked messages (admin)")

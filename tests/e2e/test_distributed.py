@@ -62,7 +62,7 @@ def test_the_lifecycle_across_five_processes(distributed):
     assert reported["status"] == "reported"
 
     grant = {"subject": {"application_id": app_id}, "outcome": "grant", "basis": [audit_id],
-             "rationale": "Evaluation complete", "effective_from": TODAY.isoformat()}
+             "rationale": "Evaluation complete"}
     # decisions learnt who evaluated the file from audits' events, in another process (R1)
     refused = d.call("decisions", "POST", "/v1/decisions", LEAD_AS_DECIDER, grant, after=after)
     assert refused.status_code == 409 and refused.json()["type"].endswith("separation-of-duties"), refused.text
@@ -81,7 +81,7 @@ def test_the_lifecycle_across_five_processes(distributed):
     assert public and public["status"] == "active", public
 
     suspend = {"subject": {"certificate_number": number}, "outcome": "suspend", "basis": [audit_id],
-               "rationale": "Nonconforming products on site", "effective_from": TODAY.isoformat()}
+               "rationale": "Nonconforming products on site"}
     ok(d.call("decisions", "POST", "/v1/decisions", DECIDER, suspend, after=after), 201)
     started = time.monotonic()
     suspended = wait_for(lambda: d.call("registry", "GET", f"/public/v1/certificates/{number}").json()
@@ -109,6 +109,11 @@ def test_the_lifecycle_across_five_processes(distributed):
 
     d.wait_quiet(timeout=60)
     assert not d.error_lines(), d.error_lines()[:3]
+    cli_verify = d.cli("verify", "--distributed")  # the CLI reads the same topics and trail
+    assert cli_verify.returncode == 0, cli_verify.stdout + cli_verify.stderr
+    assert '"ok": true' in cli_verify.stdout
+    busy = d.cli("rebuild", "--distributed", "--view", "trail")  # projections runs: the lock refuses
+    assert busy.returncode == 2 and "holds" in busy.stderr, busy.stderr
 
 
 def test_status_token_and_demo_against_hallmark_up(distributed):
@@ -161,3 +166,28 @@ def test_the_supervisor_and_the_demo_route_as_api_md_says(monkeypatch):
         for path in paths:
             client.get(path)
     assert sent == {path: (port, f"127.0.0.1:{port}") for path, port in paths.items()}
+
+
+def test_a_major_answered_by_audits_is_never_missed_by_the_next_grant_on_decisions(distributed):
+    """The race across processes, with no consistency token: the grant is judged after decisions has
+    applied everything audits had published, and audits answered only once it had published (ADR 0009)."""
+    d = distributed
+    code = ok(d.call("registry", "POST", "/v1/schemes", ADMIN, scheme_body()), 201)["code"]
+    for _ in range(3):
+        app_id = ok(d.call("applications", "POST", "/v1/applications", APPLICANT, application_body(code)), 201)["id"]
+        ok(d.call("applications", "POST", f"/v1/applications/{app_id}/review", OFFICER,
+                  {"outcome": "accepted", "reason": "complete"}))
+        first = ok(d.call("audits", "POST", "/v1/audits", LEAD, {
+            "application_id": app_id, "kind": "initial", "planned_start": TODAY.isoformat()}), 201)["id"]
+        lead = {"person": "Luc Lead", "role": "lead_auditor", "declaration": {"independent": True, "interests": []}}
+        ok(d.call("audits", "POST", f"/v1/audits/{first}/team", OFFICER, lead))
+        ok(d.call("audits", "POST", f"/v1/audits/{first}/report", LEAD, {
+            "conclusion": "conforming", "recommendation": "grant", "summary": "in place"}))
+        second = ok(d.call("audits", "POST", "/v1/audits", LEAD, {
+            "application_id": app_id, "kind": "special", "planned_start": TODAY.isoformat()}), 201)["id"]
+        ok(d.call("audits", "POST", f"/v1/audits/{second}/team", OFFICER, lead))
+        ok(d.call("audits", "POST", f"/v1/audits/{second}/findings", LEAD, {
+            "severity": "major", "requirement": "PTV 21-601 §5.2", "description": "no curing log"}), 201)
+        grant = d.call("decisions", "POST", "/v1/decisions", DECIDER, {
+            "subject": {"application_id": app_id}, "outcome": "grant", "basis": [first], "rationale": "at once"})
+        assert grant.status_code == 409 and grant.json()["type"].endswith("open-major-nonconformity"), grant.text

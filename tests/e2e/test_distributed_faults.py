@@ -126,7 +126,7 @@ class Stream:
             lambda a: a["id"])
         grant = report and self.post(client, after, "decisions", "/v1/decisions", DECIDER, {
             "subject": {"application_id": app_id}, "outcome": "grant", "basis": [audit_id],
-            "rationale": "Evaluation complete", "effective_from": TODAY.isoformat()}, "Decision.Recorded",
+            "rationale": "Evaluation complete"}, "Decision.Recorded",
             lambda a: a["id"])
         if not grant:
             return
@@ -140,7 +140,7 @@ class Stream:
             return
         suspended = self.post(client, after, "decisions", "/v1/decisions", DECIDER, {
             "subject": {"certificate_number": number}, "outcome": "suspend", "basis": [audit_id],
-            "rationale": "Nonconforming products on site", "effective_from": TODAY.isoformat()},
+            "rationale": "Nonconforming products on site"},
             "Decision.Recorded", lambda a: a["id"])
         record["suspend"] = suspended and suspended["id"]
 

@@ -338,3 +338,25 @@ def test_a_service_can_be_pointed_at_its_own_store(settings, monkeypatch, tmp_pa
     finally:
         hallmark.close()
     assert elsewhere.exists() and not (settings.data_dir / "registry.db").exists()
+
+
+@pytest.mark.postgres
+def test_a_server_and_a_rebuild_never_share_views_on_postgres(tmp_path):
+    """The advisory lock holds across processes and hosts: a second holder is refused, naming why."""
+    from services.settings import ConfigurationError
+    from tests.conftest import drop_schemas, make_settings
+
+    first, second = make_settings("postgres", tmp_path), make_settings("postgres", tmp_path)
+    second.pg_schema_prefix = first.pg_schema_prefix
+    try:
+        with first.exclusive("running Hallmark"):
+            with pytest.raises(ConfigurationError, match="holds"):
+                with second.exclusive("a rebuild"):
+                    pass
+            other = make_settings("postgres", tmp_path)  # another instance (schema prefix): its own lock
+            with other.exclusive("running Hallmark"):
+                pass
+        with second.exclusive("a rebuild"):  # released with the first
+            pass
+    finally:
+        drop_schemas(first)
