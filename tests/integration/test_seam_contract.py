@@ -83,6 +83,16 @@ class Transport:
             self.io.close()
 
 
+@pytest.fixture
+def over_kafka(tmp_path, kafka_bootstrap, kafka_prefix) -> Iterator[Transport]:
+    """A registry and the Kafka transport only: relay-specific behaviour."""
+    registry = Registry(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(tmp_path / "r.db")})
+    transport = Transport("kafka", registry, kafka_bootstrap, kafka_prefix)
+    yield transport
+    transport.close()
+    registry.close()
+
+
 @pytest.fixture(params=["local", pytest.param("kafka", marks=pytest.mark.kafka)])
 def transport(request, tmp_path) -> Iterator[Transport]:
     registry = Registry(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(tmp_path / "r.db")})
@@ -175,107 +185,95 @@ def test_a_poison_message_is_parked_and_the_stream_goes_on(transport):
 
 
 @pytest.mark.kafka
-def test_events_the_relay_sends_twice_have_no_second_effect(kafka_bootstrap, kafka_prefix, tmp_path):
-    registry = Registry(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(tmp_path / "r.db")})
-    transport = Transport("kafka", registry, kafka_bootstrap, kafka_prefix)
-    try:
-        _register(registry, 3)
-        transport.publish()
-        target = MemoryTarget()
-        _drain(Consumer("test", [transport.feed()], target), 3)
-        # The relay crashed after the broker acknowledged, before it recorded how far it got: a new relay
-        # whose record is behind sends everything again, at new offsets.
-        from shared.kafka import Relay
+def test_events_the_relay_sends_twice_have_no_second_effect(over_kafka):
+    transport = over_kafka
+    registry = transport.registry
+    _register(registry, 3)
+    transport.publish()
+    target = MemoryTarget()
+    _drain(Consumer("test", [transport.feed()], target), 3)
+    # The relay crashed after the broker acknowledged, before it recorded how far it got: a new relay
+    # whose record is behind sends everything again, at new offsets.
+    from shared.kafka import Relay
 
-        behind = Relay(registry, kafka_bootstrap, transport.io, prefix=kafka_prefix)
-        behind.tracking_name = "relay:lost-its-record"
-        behind.drain()
-        _register(registry, 1)
-        transport.publish()
-        consumer = Consumer("test", [transport.feed()], target)  # restarted: derives its mark from the store
-        _drain(consumer, 4)
-        for _ in range(10):
-            consumer.poll()
-        assert [m.id for m in target.applied] == [m.id for m in _published(registry)]
-        assert len({m.id for m in target.applied}) == 4
-        head = transport.feed().head(f"{kafka_prefix}registry.events:0")
-        assert head == 7  # 3 + 3 sent again + 1: the duplicates are in the topic, not in the effects
-    finally:
-        transport.close()
-        registry.close()
+    behind = Relay(registry, transport.bootstrap, transport.io, prefix=transport.prefix)
+    behind.tracking_name = "relay:lost-its-record"
+    behind.drain()
+    _register(registry, 1)
+    transport.publish()
+    consumer = Consumer("test", [transport.feed()], target)  # restarted: derives its mark from the store
+    _drain(consumer, 4)
+    for _ in range(10):
+        consumer.poll()
+    assert [m.id for m in target.applied] == [m.id for m in _published(registry)]
+    assert len({m.id for m in target.applied}) == 4
+    head = transport.feed().head(f"{transport.prefix}registry.events:0")
+    assert head == 7  # 3 + 3 sent again + 1: the duplicates are in the topic, not in the effects
 
 
 @pytest.mark.kafka
-def test_a_parked_message_is_copied_to_the_dead_letter_topic_with_its_error(kafka_bootstrap, kafka_prefix, tmp_path):
-    registry = Registry(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(tmp_path / "r.db")})
-    transport = Transport("kafka", registry, kafka_bootstrap, kafka_prefix)
-    try:
-        codes = _register(registry, 2)
-        transport.publish()
-        target = MemoryTarget(poison=codes[0])
-        consumer = Consumer("test<-registry", [transport.feed()], target, park_after_seconds=0)
-        _until_parked(consumer, applied=1)
-        assert [m.data["code"] for m in target.applied] == [codes[1]]  # the stream went on
+def test_a_parked_message_is_copied_to_the_dead_letter_topic_with_its_error(over_kafka):
+    transport = over_kafka
+    registry = transport.registry
+    codes = _register(registry, 2)
+    transport.publish()
+    target = MemoryTarget(poison=codes[0])
+    consumer = Consumer("test<-registry", [transport.feed()], target, park_after_seconds=0)
+    _until_parked(consumer, applied=1)
+    assert [m.data["code"] for m in target.applied] == [codes[1]]  # the stream went on
 
-        from aiokafka import TopicPartition
+    from aiokafka import TopicPartition
 
-        from shared.kafka import KafkaFeed, dead_letter_topic, from_record
+    from shared.kafka import KafkaFeed, dead_letter_topic, from_record
 
-        async def read_dead_letters():
-            from aiokafka import AIOKafkaConsumer
+    async def read_dead_letters():
+        from aiokafka import AIOKafkaConsumer
 
-            reader = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, enable_auto_commit=False)
-            await reader.start()
-            tp = TopicPartition(dead_letter_topic(f"{kafka_prefix}registry.events"), 0)
-            reader.assign([tp])
-            reader.seek(tp, 0)
-            try:
-                return (await reader.getmany(tp, timeout_ms=5000)).get(tp, [])
-            finally:
-                await reader.stop()
+        reader = AIOKafkaConsumer(bootstrap_servers=transport.bootstrap, enable_auto_commit=False)
+        await reader.start()
+        tp = TopicPartition(dead_letter_topic(f"{transport.prefix}registry.events"), 0)
+        reader.assign([tp])
+        reader.seek(tp, 0)
+        try:
+            return (await reader.getmany(tp, timeout_ms=5000)).get(tp, [])
+        finally:
+            await reader.stop()
 
-        [record] = transport.io.run(read_dead_letters())
-        headers = dict(record.headers)
-        assert b"cannot digest" in headers["hallmark_error"] and headers["hallmark_consumer"] == b"test<-registry"
-        assert from_record(record).id == target.parked[0][0].id
-        assert isinstance(consumer.feeds[0], KafkaFeed)
-    finally:
-        transport.close()
-        registry.close()
+    [record] = transport.io.run(read_dead_letters())
+    headers = dict(record.headers)
+    assert b"cannot digest" in headers["hallmark_error"] and headers["hallmark_consumer"] == b"test<-registry"
+    assert from_record(record).id == target.parked[0][0].id
+    assert isinstance(consumer.feeds[0], KafkaFeed)
 
 
 @pytest.mark.kafka
-def test_the_watchdog_restarts_a_consumer_that_stalls_with_lag(kafka_bootstrap, kafka_prefix, tmp_path, monkeypatch):
+def test_the_watchdog_restarts_a_consumer_that_stalls_with_lag(over_kafka, monkeypatch):
     from shared.bus import Pump
 
-    registry = Registry(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(tmp_path / "r.db")})
-    transport = Transport("kafka", registry, kafka_bootstrap, kafka_prefix)
-    try:
-        _register(registry, 3)
-        transport.publish()
-        target = MemoryTarget()
-        feed = transport.feed()
-        consumer = Consumer("test", [feed], target)
-        pump = Pump([consumer])
-        real_read = type(feed).read
-        monkeypatch.setattr(type(feed), "read", lambda self, stream, after, limit: Batch([], after))  # stopped silently
-        pump.run_until_idle()
-        assert target.applied == [] and consumer.lag() == 3
-        assert pump.watchdog(stall_seconds=3600) == []  # not stalled long enough yet
-        consumer.health.last_progress -= 3601
-        assert pump.watchdog(stall_seconds=3600) == ["test"] and consumer.health.restarts == 1
-        monkeypatch.setattr(type(feed), "read", real_read)
-        _drain(consumer, 3)
-        assert len(target.applied) == 3
-    finally:
-        transport.close()
-        registry.close()
+    transport = over_kafka
+    registry = transport.registry
+    _register(registry, 3)
+    transport.publish()
+    target = MemoryTarget()
+    feed = transport.feed()
+    consumer = Consumer("test", [feed], target)
+    pump = Pump([consumer])
+    real_read = type(feed).read
+    monkeypatch.setattr(type(feed), "read", lambda self, stream, after, limit: Batch([], after))  # stopped silently
+    pump.run_until_idle()
+    assert target.applied == [] and consumer.lag() == 3
+    assert pump.watchdog(stall_seconds=3600) == []  # not stalled long enough yet
+    consumer.health.last_progress -= 3601
+    assert pump.watchdog(stall_seconds=3600) == ["test"] and consumer.health.restarts == 1
+    monkeypatch.setattr(type(feed), "read", real_read)
+    _drain(consumer, 3)
+    assert len(target.applied) == 3
 
 
 @pytest.mark.kafka
-def test_the_relay_rides_out_a_store_failure_and_reports_it(kafka_bootstrap, kafka_prefix, tmp_path, monkeypatch):
-    registry = Registry(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(tmp_path / "r.db")})
-    transport = Transport("kafka", registry, kafka_bootstrap, kafka_prefix)
+def test_the_relay_rides_out_a_store_failure_and_reports_it(over_kafka, monkeypatch):
+    transport = over_kafka
+    registry = transport.registry
     relay = transport.relay
     real = registry.recorder.select_notifications
     failures = []
@@ -297,8 +295,6 @@ def test_the_relay_rides_out_a_store_failure_and_reports_it(kafka_bootstrap, kaf
         assert relay.health.last_error is None  # failed once, reported, then recovered
     finally:
         relay.stop()
-        transport.close()
-        registry.close()
 
 
 @pytest.mark.kafka
