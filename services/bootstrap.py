@@ -53,6 +53,7 @@ class Hallmark:
     pump: Pump | None = None
     relays: list[Any] = field(default_factory=list)  # shared.kafka.Relay, one per service app (Kafka)
     kafka_io: Any = None
+    web_only: bool = False  # HALLMARK_ROLE=web: no relay, no consumers running here
 
     @property
     def services(self) -> list[ServiceApplication]:
@@ -85,6 +86,8 @@ class Hallmark:
         return total
 
     def start(self) -> None:
+        if self.web_only:
+            return
         for relay in self.relays:
             relay.start()
         if self.pump is not None:
@@ -127,9 +130,12 @@ def _ensure_postgres_schemas(settings: Settings, names: list[str]) -> None:
         ) from None
 
 
-def _parked(pump: Pump, app: ServiceApplication) -> list[str]:
-    return [f"{c.name} parked {c.health.parked} message(s)" for c in pump.consumers
-            if getattr(c.target, "app", None) is app and c.health.parked]
+def _parked(pump: Pump, app: ServiceApplication, from_store: bool = False) -> list[str]:
+    followers = [c for c in pump.consumers if getattr(c.target, "app", None) is app]
+    if from_store:  # parked by the worker: read what it recorded since
+        for consumer in followers:
+            consumer.health.parked = len(consumer.parked())
+    return [f"{c.name} parked {c.health.parked} message(s)" for c in followers if c.health.parked]
 
 
 def _fail_closed(failed: list[str], behind: list[str], parked: list[str]) -> None:
@@ -154,6 +160,9 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None, comp
     if component != "all" and component not in COMPONENTS:
         raise ConfigurationError(f"HALLMARK_COMPONENT={component!r}: use 'all' or one of {', '.join(COMPONENTS)}")
     kafka = settings.transport == "kafka"
+    if settings.role != "all" and not kafka:
+        raise ConfigurationError(f"HALLMARK_ROLE={settings.role} needs HALLMARK_TRANSPORT=kafka")
+    web = settings.role == "web"
     if component != "all" and not kafka:
         raise ConfigurationError(
             f"{component} alone needs HALLMARK_TRANSPORT=kafka (its only link to the other services); "
@@ -224,18 +233,22 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None, comp
         if owner is None:
             continue
         feeds = [feed(s) for s in sources]  # a feed of its own each: a Kafka feed holds a read position
-        hallmark.consumers.append(Consumer(name, feeds, target(), merge_by_time=name == "trail<-all"))
+        hallmark.consumers.append(Consumer(name, feeds, target(), merge_by_time=name == "trail<-all",
+                                           record_positions=kafka))
 
     # Over Kafka nothing wakes the pump when a record arrives: it polls its (buffered) feeds more often.
     pump = hallmark.pump = Pump(hallmark.consumers, idle_wait=0.05 if kafka else 0.25)
     for app in hallmark.services:
         app.on_recorded(pump.wake)
-        app.synchronise = lambda app=app: _fail_closed(*pump.catch_up(app, wanted=consistency.wanted()),
-                                                       _parked(pump, app))
+        app.synchronise = lambda app=app: _fail_closed(
+            *pump.catch_up(app, wanted=consistency.wanted(), read_only=web), _parked(pump, app, from_store=web))
         app.upstream_current = lambda source, app=app: pump.caught_up(app, source)
     for relay in hallmark.relays:
         relay.app.on_recorded(relay.wake)
-        relay.app.after_commit = relay.wait_published
+        relay.app.after_commit = relay.wait_recorded if web else relay.wait_published
+    if web:  # the worker relays, consumes and sweeps; a web process serves and judges only
+        hallmark.web_only = True
+        return hallmark
     if hallmark.registry is not None and hallmark.certificates is not None:
         pump.every(settings.sweep_seconds, hallmark.sweep)
     if kafka:

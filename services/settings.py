@@ -55,6 +55,9 @@ class Settings:
     # embedded: every component in one process, joined in-process; kafka: joined by Apache Kafka only
     transport: str = field(default_factory=lambda: os.environ.get("HALLMARK_TRANSPORT", "embedded"))
     component: str = field(default_factory=lambda: os.environ.get("HALLMARK_COMPONENT", "all"))
+    # Over Kafka: all (serve, relay, consume), worker (the same; one per component) or web (serve only:
+    # commands wait on what the worker stored; scales past one replica). ADR 0009.
+    role: str = field(default_factory=lambda: os.environ.get("HALLMARK_ROLE", "all"))
     kafka_bootstrap: str = field(default_factory=lambda: os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
     kafka_prefix: str = field(default_factory=lambda: os.environ.get("HALLMARK_KAFKA_TOPIC_PREFIX", "hallmark."))
     watchdog_stall_seconds: float = field(
@@ -64,6 +67,8 @@ class Settings:
     def __post_init__(self) -> None:
         if self.store not in ("sqlite", "postgres"):
             raise ConfigurationError(f"HALLMARK_STORE={self.store!r}: use 'sqlite' (default) or 'postgres'")
+        if self.role not in ("all", "worker", "web"):
+            raise ConfigurationError(f"HALLMARK_ROLE={self.role!r}: use 'all' (default), 'worker' or 'web'")
         if self.transport not in ("embedded", "kafka"):
             raise ConfigurationError(f"HALLMARK_TRANSPORT={self.transport!r}: use 'embedded' (default) or 'kafka'")
 

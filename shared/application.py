@@ -95,6 +95,7 @@ class ServiceApplication(Application):
         self._traceparents: OrderedDict[int, str] = OrderedDict()  # notification id -> W3C trace context
         self._published_names = {cls.__qualname__ for cls in self.published}
         self._parked: dict[UUID, Any] | None = None
+        self._parked_seen: int | None = None
 
     # -- infrastructure -----------------------------------------------------------------------
 
@@ -122,24 +123,36 @@ class ServiceApplication(Application):
         self.recorder.max_notification_id()
 
     def parked_messages(self) -> list[Any]:
-        """Every message this service ever parked (ParkedMessage), read back from the store once at
-        first use and kept current by this process's own parks, retries and discards."""
+        """Every message this service ever parked (ParkedMessage), with its resolution: read back from
+        the store, then only what was recorded since (by this process or another: web and worker)."""
         if self._parked is None:
-            found, start = {}, None
-            while True:
-                page = self.recorder.select_notifications(
-                    start=start, limit=500, topics=(PARKED_TOPIC,), inclusive_of_start=start is None)
-                for notification in page:
-                    found[notification.originator_id] = None
-                if len(page) < 500:
-                    break
-                start = page[-1].id
-            self._parked = {aggregate_id: self.repository.get(aggregate_id) for aggregate_id in found}
+            self._parked, self._parked_seen = {}, None
+        changed = set()
+        while True:
+            page = self.recorder.select_notifications(
+                start=self._parked_seen, limit=500, topics=PARKED_TOPICS, inclusive_of_start=self._parked_seen is None)
+            changed.update(n.originator_id for n in page)
+            if page:
+                self._parked_seen = page[-1].id
+            if len(page) < 500:
+                break
+        for aggregate_id in changed:
+            self._parked[aggregate_id] = self.repository.get(aggregate_id)
         return list(self._parked.values())
 
     def note_parked(self, parked: Any) -> None:
         if self._parked is not None:
             self._parked[parked.id] = parked
+
+    def remember(self, stream: str, position: int) -> None:
+        """Record how far a consumer has read a stream when what it read had no effect to record with
+        it, so that processes that only read the store (web) see the position."""
+        if position > (self.position(stream) or 0):
+            try:
+                self.process_recorder.insert_events(
+                    [], tracking=Tracking(application_name=stream, notification_id=position))
+            except IntegrityError:
+                pass  # someone recorded it (or further) meanwhile
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -320,7 +333,7 @@ def parked_view(parked: ParkedMessage) -> dict[str, Any]:
     }
 
 
-PARKED_TOPIC = get_topic(ParkedMessage.Parked)
+PARKED_TOPICS = tuple(get_topic(e) for e in (ParkedMessage.Parked, ParkedMessage.Retried, ParkedMessage.Discarded))
 
 
 class PolicyTarget:
@@ -335,6 +348,9 @@ class PolicyTarget:
 
     def apply(self, message: Message) -> None:
         self.app.process(message, self.policy)
+
+    def remember(self, stream: str, position: int) -> None:
+        self.app.remember(stream, position)
 
     def park(self, message: Message, error: str) -> None:
         self.app.process(message, lambda m: [ParkedMessage(

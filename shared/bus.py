@@ -8,6 +8,7 @@ resumes from there. Embedded mode reads the upstream services' notification logs
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import logging
 import threading
@@ -106,7 +107,7 @@ class Consumer:
 
     def __init__(
         self, name: str, feeds: Iterable[Feed], target: Target, *, merge_by_time: bool = False,
-        park_after_seconds: float = PARK_AFTER_SECONDS,
+        park_after_seconds: float = PARK_AFTER_SECONDS, record_positions: bool = False,
     ) -> None:
         self.name = name
         self.feeds = list(feeds)
@@ -116,6 +117,9 @@ class Consumer:
         self._cursor: dict[str, int | None] = {}
         self._origin_mark: dict[str, int] = {}  # stream -> highest upstream position applied (Kafka)
         self.park_after_seconds = park_after_seconds
+        # Over Kafka with web processes: store how far each stream was read even when nothing was
+        # applied, since they judge commands on the stored positions (ADR 0009).
+        self.record_positions = record_positions
         self._failures: dict[str, tuple[int, float]] = {}  # message id -> (failures, first failure)
         self.retry_at = 0.0  # back off while failing
         self.failing_since: float | None = None
@@ -236,6 +240,10 @@ class Consumer:
         if applied:
             self.health.applied += applied
             self.health.last_progress = time.monotonic()
+        if self.record_positions and hasattr(self.target, "remember"):
+            for stream, batch in batches:
+                if batch.messages and self._cursor.get(stream):
+                    self.target.remember(stream, self._cursor[stream])
         return applied
 
     def heads(self) -> dict[str, int]:
@@ -332,7 +340,7 @@ class Pump:
         return total
 
     def catch_up(self, target_app: object, deadline_seconds: float = 5.0,
-                 wanted: dict[str, int] | None = None) -> tuple[list[str], list[str]]:
+                 wanted: dict[str, int] | None = None, read_only: bool = False) -> tuple[list[str], list[str]]:
         """Apply, now, everything the upstream services had published when this call began, for the
         consumers that feed ``target_app``: the heads of their streams are read first (over Kafka, the
         end offsets asked of the broker), then the consumers poll until they reach them. ``wanted``
@@ -342,21 +350,24 @@ class Pump:
         when the deadline passed (the facts may be on their way)."""
         failed, behind = [], []
         deadline = time.monotonic() + deadline_seconds
-        with self._lock:
+        with contextlib.nullcontext() if read_only else self._lock:
             for consumer in self.consumers:
                 if getattr(consumer.target, "app", None) is not target_app:
                     continue
                 try:
                     heads = consumer.heads()
                     while True:
-                        consumer.poll()
+                        if read_only:  # a web process: the worker applies, the stored positions tell
+                            consumer.reset()
+                        else:
+                            consumer.poll()
                         done = consumer.positions()
                         if all(done[s] >= h for s, h in heads.items()) and consumer.has_applied(wanted or {}):
                             break
                         if time.monotonic() > deadline:
                             behind.append(consumer.name)
                             break
-                        time.sleep(0.005)
+                        time.sleep(0.02 if read_only else 0.005)
                 except Exception as error:
                     consumer.health.last_error = f"{type(error).__name__}: {error}"
                     consumer.reset()

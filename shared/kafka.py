@@ -444,6 +444,17 @@ class Relay:
                     "be published when the relay recovers", self.topic, position, timeout)
         return False
 
+    def wait_recorded(self, position: int, timeout: float = 5.0) -> bool:
+        """A web process: wait until the worker's relay has recorded (after the broker's ack) ``position``."""
+        deadline = time.monotonic() + timeout
+        while self.position() < position:
+            if time.monotonic() > deadline:
+                log.warning("the worker's relay %s has not published position %d within %.1f s", self.topic,
+                            position, timeout)
+                return False
+            time.sleep(0.01)
+        return True
+
     def drain(self, timeout: float = 30.0) -> None:
         """Publish everything recorded so far (tests, benchmarks, shutdown)."""
         deadline = time.monotonic() + timeout
