@@ -35,6 +35,7 @@ from eventsourcing.persistence import Tracking
 
 from shared import contract
 from shared.bus import Batch
+from shared.contract import TOPIC_PREFIX, topic_for
 from shared.messages import Message, canonical_json
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,6 @@ T = TypeVar("T")
 
 SPECVERSION = "1.0"
 POSITION_HEADER = "hallmark_position"
-TOPIC_PREFIX = "hallmark."
 # Explicit topic configuration (ADR 0009): the event stores are the source of truth and a topic is
 # their published copy, kept whole so that any consumer can rebuild from offset 0.
 TOPIC_CONFIG = {
@@ -53,11 +53,6 @@ TOPIC_CONFIG = {
     "min.insync.replicas": "1",
     "message.timestamp.type": "CreateTime",
 }
-
-
-def topic_for(service: str, prefix: str = TOPIC_PREFIX) -> str:
-    """``hallmark.<service>.events``; another prefix keeps test runs or instances on one broker apart."""
-    return f"{prefix}{service}.events"
 
 
 def dead_letter_topic(topic: str) -> str:
@@ -81,7 +76,7 @@ def to_record(message: Message, traceparent: str | None = None) -> tuple[bytes, 
     headers = {
         "ce_specversion": SPECVERSION,
         "ce_id": message.id,
-        "ce_source": f"hallmark/{message.source}",
+        "ce_source": contract.source_for(message.source),
         "ce_type": message.type,
         "ce_subject": message.subject,
         "ce_time": message.time.isoformat(),

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from services.applications.application import Applications
+from shared.http.answers import respond
 from shared.http.auth import STAFF, Actor, require
 from shared.http.fields import (
     MAX_CONSULTANCY,
@@ -24,7 +25,7 @@ from shared.http.fields import (
     TextOrEmpty,
     at_most,
 )
-from shared.http.idempotency import idempotency_key, respond
+from shared.http.idempotency import idempotency_key
 from shared.idempotency import IdempotencyKey
 
 

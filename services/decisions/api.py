@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import model_validator
 
 from services.decisions.application import Decisions, appeal_view, decision_view
+from shared.http.answers import respond
 from shared.http.auth import STAFF, Actor, require
 from shared.http.fields import (
     MAX_BASIS,
@@ -23,7 +24,7 @@ from shared.http.fields import (
     TextOrEmpty,
     at_most,
 )
-from shared.http.idempotency import idempotency_key, respond
+from shared.http.idempotency import idempotency_key
 from shared.idempotency import IdempotencyKey
 
 Outcome = Literal[

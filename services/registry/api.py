@@ -9,9 +9,10 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from services.registry.application import Registry, scheme_view
+from shared.http.answers import respond
 from shared.http.auth import STAFF, Actor, require
 from shared.http.fields import MAX_DOCUMENTS, Code, Label, Line, PathId, Strict, at_most
-from shared.http.idempotency import idempotency_key, respond
+from shared.http.idempotency import idempotency_key
 from shared.idempotency import IdempotencyKey
 
 

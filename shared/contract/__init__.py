@@ -118,11 +118,15 @@ class EventContract:
         return self.type.split(".", 1)[1]
 
 
-def topic_for(service: str) -> str:
-    """The Kafka topic a service publishes its events on."""
+TOPIC_PREFIX = "hallmark."
+
+
+def topic_for(service: str, prefix: str = TOPIC_PREFIX) -> str:
+    """The Kafka topic a service publishes its events on; another prefix keeps instances or test runs
+    apart on one broker."""
     if service not in SERVICES:
         raise ValueError(f"{service!r} publishes no events; the services are {', '.join(SERVICES)}")
-    return f"hallmark.{service}.events"
+    return f"{prefix}{service}.events"
 
 
 def source_for(service: str) -> str:

@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from fastapi import HTTPException, Request
-from fastapi.responses import JSONResponse
 
-from shared.consistency import token
 from shared.http.auth import Actor, authenticate
 from shared.idempotency import IdempotencyKey
-
-if TYPE_CHECKING:
-    from shared.application import Outcome
 
 MAX_KEY_LENGTH = 255
 
@@ -28,7 +21,3 @@ async def idempotency_key(request: Request) -> IdempotencyKey | None:
     body = await request.body()
     return IdempotencyKey.of(key, actor.person, request.method, request.url.path, body)
 
-
-def respond(outcome: Outcome) -> JSONResponse:
-    """A command's answer: its status and body, and the consistency token of what it recorded."""
-    return JSONResponse(outcome.body, outcome.status, headers=token(outcome.written))

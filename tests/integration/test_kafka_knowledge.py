@@ -46,16 +46,24 @@ def test_a_major_finding_answered_is_known_to_the_next_grant(live):
         _major_then_grant_at_once(api)
 
 
-def _major_then_grant_at_once(api: Api) -> None:
+def planned_across_services(api: Api) -> File:
+    """Scheme, application, acceptance and an initial audit, each command retried while the facts it
+    needs travel from the service that recorded them."""
     file = File(api)
     file.create_scheme()
     file.application_id = file.ok(_retry(lambda: api.post(
         "/v1/applications", application_body(file.scheme), *File.APPLICANT)), 201)["id"]
     file.ok(_retry(lambda: api.post(f"/v1/applications/{file.application_id}/review",
                                     {"outcome": "accepted", "reason": "complete"}, *File.OFFICER)))
-    file.audit_id = reported = file.ok(_retry(lambda: api.post("/v1/audits", {
+    file.audit_id = file.ok(_retry(lambda: api.post("/v1/audits", {
         "application_id": file.application_id, "kind": "initial", "planned_start": today().isoformat()},
         *File.LEAD)), 201)["id"]
+    return file
+
+
+def _major_then_grant_at_once(api: Api) -> None:
+    file = planned_across_services(api)
+    reported = file.audit_id
     file.ok(_retry(lambda: file.team("Luc Lead", "lead_auditor")))
     file.ok(file.report())
     file.audit_id = file.ok(api.post("/v1/audits", {

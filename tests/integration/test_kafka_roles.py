@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from services.bootstrap import Hallmark, bootstrap
 from services.settings import Settings
 from services.web import create_app
-from tests.integration.test_kafka_knowledge import _major_then_grant_at_once, _retry
-from tests.support import Api, File, application_body, today, wait_for
+from tests.integration.test_kafka_knowledge import _major_then_grant_at_once, _retry, planned_across_services
+from tests.support import Api, File, wait_for
 
 pytestmark = pytest.mark.kafka
 
@@ -43,15 +43,7 @@ def test_a_web_process_judges_on_what_the_worker_applied(web_and_worker):
 
 def test_the_lifecycle_through_a_web_process(web_and_worker):
     api, _ = web_and_worker
-    file = File(api)
-    file.create_scheme()
-    file.application_id = file.ok(_retry(lambda: api.post(
-        "/v1/applications", application_body(file.scheme), *File.APPLICANT)), 201)["id"]
-    file.ok(_retry(lambda: api.post(f"/v1/applications/{file.application_id}/review",
-                                    {"outcome": "accepted", "reason": "complete"}, *File.OFFICER)))
-    file.audit_id = file.ok(_retry(lambda: api.post("/v1/audits", {
-        "application_id": file.application_id, "kind": "initial", "planned_start": today().isoformat()},
-        *File.LEAD)), 201)["id"]
+    file = planned_across_services(api)
     file.ok(_retry(lambda: file.team("Luc Lead", "lead_auditor")))
     file.ok(file.report())
     file.ok(_retry(lambda: file.decide("grant")), 201)
@@ -76,15 +68,7 @@ def test_a_web_process_fails_closed_on_what_the_worker_parked(web_and_worker, mo
         raise RuntimeError("cannot digest this audit event")
 
     monkeypatch.setattr(consumer.target, "policy", broken)
-    file = File(api)
-    file.create_scheme()
-    file.application_id = file.ok(_retry(lambda: api.post(
-        "/v1/applications", application_body(file.scheme), *File.APPLICANT)), 201)["id"]
-    file.ok(_retry(lambda: api.post(f"/v1/applications/{file.application_id}/review",
-                                    {"outcome": "accepted", "reason": "complete"}, *File.OFFICER)))
-    file.ok(_retry(lambda: api.post("/v1/audits", {
-        "application_id": file.application_id, "kind": "initial", "planned_start": today().isoformat()},
-        *File.LEAD)), 201)
+    file = planned_across_services(api)
     assert wait_for(lambda: consumer.health.parked, timeout=60), "the worker did not park"
     refused = api.post("/v1/decisions", {"subject": {"application_id": file.application_id}, "outcome": "refuse",
                                          "basis": [], "rationale": "r"}, *File.DECIDER)
