@@ -13,6 +13,7 @@ from services.audits.application import Audits
 from services.decisions import policies as decisions_policies
 from services.decisions.application import Decisions
 from services.projections.certificates import CertificateView
+from services.projections.log import CheckpointJournal, LogLost, TransparencyLog
 from services.projections.trail import TrailView
 from services.registry import policies as registry_policies
 from services.registry.application import Registry
@@ -68,8 +69,21 @@ class Hallmark:
         return self.registry.sweep(self.certificates.numbers(("active", "suspended")))
 
     def verify_trail(self) -> dict:
+        """The log recomputed from the live event stores themselves (not from Kafka): in distributed
+        mode the stores of services running elsewhere are opened read-only for the check."""
         assert self.trail is not None
-        return self.trail.verify(self.feeds.values())
+        opened = [APPLICATIONS[name](env=self.settings.store_env(name), clock=self.clock)
+                  for name in APPLICATIONS if getattr(self, name) is None]
+        try:
+            apps = {app.name: app for app in [*self.services, *opened]}
+            return self.trail.verify([LocalFeed(apps[name]) for name in APPLICATIONS])
+        finally:
+            for app in opened:
+                app.close()
+
+    def checkpoint(self) -> None:
+        if self.trail is not None and not self.web_only:
+            self.trail.log.checkpoint()
 
     def settle(self) -> int:
         """Apply every pending message now (tests, rebuild, demo)."""
@@ -83,6 +97,7 @@ class Hallmark:
             if not applied and not any(relay.lag() for relay in self.relays) and \
                     not any(consumer.lag() for consumer in self.consumers):
                 break
+        self.checkpoint()
         return total
 
     def start(self) -> None:
@@ -150,6 +165,18 @@ def _fail_closed(failed: list[str], behind: list[str], parked: list[str]) -> Non
             f"({', '.join(behind)} behind); nothing was recorded. Retry shortly")
 
 
+def open_views(settings: Settings) -> ViewDatabase:
+    """The projections' database: certificate view, trail view and the transparency log."""
+    if settings.store == "postgres":
+        return PostgresViews(settings.pg_conninfo, settings.pg_schema_prefix + "projections")
+    return SQLiteViews(str(settings.data_dir / "projections.db"))
+
+
+def open_log(settings: Settings, views: ViewDatabase) -> TransparencyLog:
+    return TransparencyLog(views, settings.trail_signing_key(), settings.instance,
+                           CheckpointJournal(settings.checkpoint_journal))
+
+
 def bootstrap(settings: Settings | None = None, clock: Clock | None = None, component: str | None = None) -> Hallmark:
     """Build one process's share of Hallmark. ``component``: ``all`` (default) or one of COMPONENTS.
     With ``HALLMARK_TRANSPORT=kafka`` services publish through relays and consume from Kafka topics;
@@ -205,14 +232,18 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None, comp
 
     local_feeds = {} if kafka else {app.name: LocalFeed(app) for app in hallmark.services}
     if wanted_views:
-        if settings.store == "postgres":
-            hallmark.views = PostgresViews(settings.pg_conninfo, settings.pg_schema_prefix + "projections")
-        else:
-            hallmark.views = SQLiteViews(str(settings.data_dir / "projections.db"))
+        hallmark.views = open_views(settings)
         if "certificates" in wanted_views:
             hallmark.certificates = CertificateView(hallmark.views)
         if "trail" in wanted_views:
-            hallmark.trail = TrailView(hallmark.views)
+            log = open_log(settings, hallmark.views)
+            hallmark.trail = TrailView(hallmark.views, log)
+            if not web:
+                try:
+                    log.open()
+                except LogLost as lost:
+                    hallmark.close()
+                    raise ConfigurationError(str(lost)) from None
             hallmark.feeds = {source: feed(source) for source in APPLICATIONS}  # verify reads these
 
     a, au, d, r = hallmark.applications, hallmark.audits, hallmark.decisions, hallmark.registry
@@ -251,6 +282,8 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None, comp
         return hallmark
     if hallmark.registry is not None and hallmark.certificates is not None:
         pump.every(settings.sweep_seconds, hallmark.sweep)
+    if hallmark.trail is not None:  # a checkpoint after each batch of appends, within a second or so
+        pump.every(settings.checkpoint_seconds, hallmark.checkpoint)
     if kafka:
         pump.every(5.0, lambda: pump.watchdog(settings.watchdog_stall_seconds))
     return hallmark

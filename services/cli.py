@@ -132,6 +132,38 @@ def _verify(args: argparse.Namespace) -> int:
     return 0 if report["ok"] else 1
 
 
+def _trail(args: argparse.Namespace) -> int:
+    if args.action == "verify":
+        return _verify(args)
+    if args.action == "keygen":
+        from shared.evidence.checkpoint import generate_key
+
+        key = generate_key(f"hallmark/{args.instance}")
+        print(f"# the public key (vkey), for /v1/trail/public-key and verifiers:\n# {key.vkey}", file=sys.stderr)
+        print(key.skey)  # the secret: mount it as HALLMARK_TRAIL_SIGNING_KEY_FILE
+        return 0
+    from services.bootstrap import _ensure_postgres_schemas, open_log, open_views
+    from services.projections.trail import TrailView
+
+    if not args.reason:
+        print("hallmark trail recover needs --reason (it is recorded in the new log's first entry)", file=sys.stderr)
+        return 2
+    settings = _distributed_settings("projections") if args.distributed else Settings()
+    with settings.exclusive("starting a new log"):
+        if settings.store == "postgres":
+            _ensure_postgres_schemas(settings, ["projections"])
+        views = open_views(settings)
+        try:
+            log = open_log(settings, views)
+            origin = log.recover(args.person, args.reason)
+            TrailView(views, log).drop()  # every event is appended again, to the new log, at the next start
+        finally:
+            views.close()
+    print(f"started log {origin}; its entry 0 holds the last checkpoint of the log that was lost. "
+          "Start Hallmark: the trail is rebuilt into the new log")
+    return 0
+
+
 def _parked(args: argparse.Namespace) -> int:
     """Through the running instance's admin endpoint, so the server's own state stays the one truth."""
     import json
@@ -195,10 +227,21 @@ def main(argv: list[str] | None = None) -> int:
                          help="rebuild a view of the instance 'make up' runs, from the Kafka topics")
     rebuild.set_defaults(func=_rebuild)
 
-    verify = sub.add_parser("verify", help="recompute the audit trail's hash chains from the event stores")
+    verify = sub.add_parser("verify", help="the same as 'hallmark trail verify'")
     verify.add_argument("--distributed", action="store_true",
                         help="verify the trail of the instance 'make up' runs against its Kafka topics")
     verify.set_defaults(func=_verify)
+
+    trail = sub.add_parser("trail", help="the audit trail's transparency log: verify, recover, keygen")
+    trail.add_argument("action", choices=["verify", "recover", "keygen"],
+                       help="verify: recompute the log from the live event stores and check every checkpoint; "
+                            "recover: start a new log, cross-signed by the last checkpoint, after the projections "
+                            "database was lost; keygen: print a new checkpoint signing key (for a secret)")
+    trail.add_argument("--reason", help="recover: why (recorded in the new log)")
+    trail.add_argument("--as", dest="person", default=os.environ.get("USER") or "operator", help="recover: who")
+    trail.add_argument("--instance", default=os.environ.get("HALLMARK_INSTANCE", "local"), help="keygen: the name")
+    trail.add_argument("--distributed", action="store_true", help="the instance 'make up' runs")
+    trail.set_defaults(func=_trail)
 
     parked = sub.add_parser("parked", help="dead letters: list, retry or discard parked messages (admin)")
     parked.add_argument("action", choices=["list", "retry", "discard"])

@@ -4,19 +4,39 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import secrets
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import jwt
 
+from shared.evidence.checkpoint import NoteError, SigningKey, generate_key, load_key
 from shared.http.auth import DEFAULT_MAX_LIFETIME_SECONDS, AuthConfig
 
 
 class ConfigurationError(RuntimeError):
     pass
+
+
+def _create_once(path: Path, make: Callable[[], str]) -> None:
+    """A secret file, written whole under another name, owner-only from the start, then linked in
+    place: of processes starting at once, exactly one wins and every process reads that one."""
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(make() + "\n")
+    try:
+        os.link(staging, path)
+    except FileExistsError:
+        pass
+    finally:
+        staging.unlink()
 
 
 def _positive_hours(name: str, default: float) -> float:
@@ -63,8 +83,18 @@ class Settings:
     watchdog_stall_seconds: float = field(
         default_factory=lambda: float(os.environ.get("HALLMARK_WATCHDOG_STALL_SECONDS", "30")))
     kafka_partitions: int = field(default_factory=lambda: int(os.environ.get("HALLMARK_KAFKA_PARTITIONS", "1")))
+    # The transparency log (ADR 0011): its name is the checkpoints' origin, hallmark/<instance>.
+    instance: str = field(default_factory=lambda: os.environ.get("HALLMARK_INSTANCE", "local"))
+    trail_key_path: str = field(default_factory=lambda: os.environ.get("HALLMARK_TRAIL_SIGNING_KEY_FILE", ""))
+    checkpoint_journal_path: str = field(default_factory=lambda: os.environ.get("HALLMARK_CHECKPOINT_JOURNAL", ""))
+    checkpoint_seconds: float = field(
+        default_factory=lambda: float(os.environ.get("HALLMARK_CHECKPOINT_SECONDS", "1")))
 
     def __post_init__(self) -> None:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{0,62}", self.instance):
+            raise ConfigurationError(
+                f"HALLMARK_INSTANCE={self.instance!r}: give a short name in lower-case letters, digits, '.' and "
+                "'-' (it names the log: hallmark/<instance>)")
         if self.store not in ("sqlite", "postgres"):
             raise ConfigurationError(f"HALLMARK_STORE={self.store!r}: use 'sqlite' (default) or 'postgres'")
         if self.role not in ("all", "worker", "web"):
@@ -146,28 +176,42 @@ class Settings:
                 conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (key,))
 
     @property
+    def checkpoint_journal(self) -> Path:
+        return Path(self.checkpoint_journal_path) if self.checkpoint_journal_path else \
+            self.data_dir / "trail-checkpoints.jsonl"
+
+    def trail_signing_key(self) -> SigningKey:
+        """The Ed25519 key that signs the log's checkpoints: a mounted secret in production
+        (HALLMARK_TRAIL_SIGNING_KEY_FILE), generated in the data folder on the embedded default's first start."""
+        name = f"hallmark/{self.instance}"
+        if self.trail_key_path:
+            path = Path(self.trail_key_path)
+            if not path.exists():
+                raise ConfigurationError(f"HALLMARK_TRAIL_SIGNING_KEY_FILE names {path}, which does not exist; "
+                                         "create one with 'hallmark trail keygen' and mount it as a secret")
+        elif self.environment == "production":
+            raise ConfigurationError(
+                "HALLMARK_ENV=production signs the audit trail with a key kept as a secret: set "
+                "HALLMARK_TRAIL_SIGNING_KEY_FILE (create the key with 'hallmark trail keygen')")
+        else:
+            path = self.data_dir / "trail-signing.skey"
+            _create_once(path, lambda: generate_key(name).skey)
+        try:
+            key = load_key(path.read_text())
+        except NoteError as error:
+            raise ConfigurationError(f"{path} is not a signer key ({error})") from None
+        return key
+
+    @property
     def secret_file(self) -> Path:
         return self.data_dir / "jwt-signing.key"
 
     def local_secret(self, create: bool = True) -> bytes:
         """The local default's HS256 signing key, generated on first use, readable by the owner only."""
         path = self.secret_file
-        if not path.exists():
-            if not create:
-                raise ConfigurationError(f"No signing key at {path}; start Hallmark once ('make run') to create it")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # Written whole under another name, owner-only from the start, then linked in place: of
-            # processes starting at once, exactly one key wins and every process reads that one.
-            staging = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-            fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(48))
-            try:
-                os.link(staging, path)
-            except FileExistsError:
-                pass
-            finally:
-                staging.unlink()
+        if not path.exists() and not create:
+            raise ConfigurationError(f"No signing key at {path}; start Hallmark once ('make run') to create it")
+        _create_once(path, lambda: secrets.token_urlsafe(48))
         return path.read_text().strip().encode()
 
     def auth(self) -> AuthConfig:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import time
 import uuid
 from pathlib import Path
 from typing import Iterator
@@ -104,3 +107,26 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def kafka_prefix() -> str:
     """Topics of one test, apart from every other test's on the same broker."""
     return f"t{uuid.uuid4().hex[:10]}."
+
+
+# -- The independent RFC 9162 and signed-note verifier (Go, tests/evidence_verifier) -------------
+
+VERIFIER_SOURCE = Path(__file__).resolve().parent / "evidence_verifier"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def go_verifier(tmp_path_factory) -> Path:
+    go = shutil.which("go")
+    if go is None:
+        pytest.skip("the Go toolchain is not installed (no `go` on PATH): the independent verifier "
+                    "in tests/evidence_verifier cannot be built")
+    cache = ROOT / ".cache" / "go"  # git-ignored; kept between runs so that only the first one downloads
+    env = {**os.environ, "GOFLAGS": "-mod=mod", "GOPATH": str(cache / "path"),
+           "GOMODCACHE": str(cache / "mod"), "GOCACHE": str(cache / "build")}
+    binary = tmp_path_factory.mktemp("evidence_verifier") / "evidence_verifier"
+    started = time.monotonic()
+    built = subprocess.run([go, "build", "-o", str(binary), "."], cwd=VERIFIER_SOURCE, env=env,
+                           capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, f"go build failed after {time.monotonic() - started:.1f}s:\n{built.stderr}"
+    return binary

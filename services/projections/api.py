@@ -4,12 +4,15 @@
 from datetime import date, tzinfo
 from typing import Annotated, Callable, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import PlainTextResponse
 
 from services.projections.certificates import CertificateView, attention, public_view, validity_on
 from services.projections.impartiality import impartiality
+from services.projections.log import b64
 from services.projections.trail import TrailView
 from shared.errors import InvalidCommand, NotFound
+from shared.evidence.entry import decode_entry
 from shared.http.auth import STAFF, Actor, require
 from shared.http.fields import (
     PAGE_DEFAULT,
@@ -28,6 +31,7 @@ from shared.http.fields import (
 Status = Literal["active", "suspended", "withdrawn", "expired", "terminated", "superseded"]
 CERTIFICATES = "after"  # the cursor kind of both certificate listings, which page in number order
 TRAIL = "trail"
+MAX_INDEX = 2**62  # a log index or size fits a BIGINT
 
 
 def certificates_router(view: CertificateView, today: Callable[[], date]) -> APIRouter:
@@ -116,7 +120,7 @@ def trail_router(view: TrailView, verify: Callable[[], dict], zone: tzinfo) -> A
 
     def trail_position(cursor: str, application_id: str) -> int:
         """The seq a page of this file's trail ended at; a cursor of another file is refused."""
-        file, _, seq = decode_cursor(TRAIL, cursor).rpartition(":")
+        file, _, seq = decode_cursor(TRAIL, cursor).rpartition(":")  # seq: the log index
         if file != application_id or not (seq.isdigit() and len(seq) <= 18):  # a seq fits a BIGINT
             raise InvalidCommand("cursor is not one this file's audit trail gave out; start again without it")
         return int(seq)
@@ -153,8 +157,52 @@ def trail_router(view: TrailView, verify: Callable[[], dict], zone: tzinfo) -> A
     def verify_trail(actor: Annotated[Actor, Depends(readers)]) -> dict:
         return verify()
 
-    @api.get("/v1/trail/heads")
-    def trail_heads(actor: Annotated[Actor, Depends(readers)]) -> dict:
-        return {"heads": view.heads()}
+    # -- the transparency log (ADR 0011): checkpoint and key are public, the rest for assessors --
+
+    log = view.log
+
+    @api.get("/v1/trail/checkpoint", response_class=PlainTextResponse,
+             responses={200: {"content": {"text/plain": {}}, "description": "the latest signed checkpoint"}})
+    def checkpoint() -> PlainTextResponse:
+        """The latest checkpoint: a C2SP tlog-checkpoint in a C2SP signed note, byte for byte as signed."""
+        return PlainTextResponse(log.latest().note, media_type="text/plain; charset=utf-8")
+
+    @api.get("/v1/trail/public-key")
+    def public_key() -> dict:
+        """The key that signs the checkpoints: its name, the raw Ed25519 key, and the signed-note
+        verifier key (``vkey``) that Go's note package and other verifiers take as it is."""
+        return {"name": log.key.name, "public_key": b64(log.key.public_key), "vkey": log.key.vkey,
+                "origin": log.origin}
+
+    @api.get("/v1/trail/entries/{index}")
+    def log_entry(index: Annotated[int, Path(ge=0, le=MAX_INDEX)],
+                  actor: Annotated[Actor, Depends(readers)]) -> dict:
+        entry = log.entry(index)
+        return {"index": index, "entry": b64(entry), "decoded": decode_entry(entry)}
+
+    def tree_size(size: int, name: str) -> int:
+        have = log.tree().size
+        if size > have:
+            raise InvalidCommand(f"{name}={size} is larger than the log ({have} entries)", field=name)
+        return size
+
+    @api.get("/v1/trail/proof/inclusion")
+    def inclusion(index: Annotated[int, Query(ge=0, le=MAX_INDEX)], size: Annotated[int, Query(ge=1, le=MAX_INDEX)],
+                  actor: Annotated[Actor, Depends(readers)]) -> dict:
+        """PATH(index, D[0:size]) of RFC 9162 2.1.3.1, the hash nearest the leaf first."""
+        tree_size(size, "size")
+        if index >= size:
+            raise InvalidCommand(f"index={index} is not in a tree of {size} entries", field="index")
+        return {"index": index, "size": size, "proof": [b64(h) for h in log.inclusion_proof(index, size)]}
+
+    @api.get("/v1/trail/proof/consistency")
+    def consistency(old: Annotated[int, Query(alias="from", ge=1, le=MAX_INDEX)],
+                    new: Annotated[int, Query(alias="to", ge=1, le=MAX_INDEX)],
+                    actor: Annotated[Actor, Depends(readers)]) -> dict:
+        """PROOF(from, D[0:to]) of RFC 9162 2.1.4.1: the tree of ``to`` entries extends that of ``from``."""
+        tree_size(new, "to")
+        if old > new:
+            raise InvalidCommand(f"from={old} is larger than to={new}", field="from")
+        return {"from": old, "to": new, "proof": [b64(h) for h in log.consistency_proof(old, new)]}
 
     return api

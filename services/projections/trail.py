@@ -1,18 +1,18 @@
 """The audit trail: every event of every service, with actor, time and reason, as accreditation
 evidence (ISO/IEC 17065 7.12).
 
-Tamper evidence: each service's entries form a hash chain, ``hash = SHA-256(prev_hash || entry)``,
-over the canonical JSON of the event. The chain depends only on each service's own order, so a
-rebuild reproduces it bit for bit, and ``verify`` recomputes it from the event stores themselves: an
-entry altered in the trail or an event altered in a store shows up as a mismatch.
+Tamper evidence comes from the transparency log (``log.py``, ADR 0011): each event is appended once
+as an entry (``shared.evidence.entry``) of an RFC 9162 Merkle tree with signed checkpoints. This view
+indexes the log by certification file; its rows carry the entry's log index. The view is disposable
+(a rebuild finds each event's index in the log by its id); the log is not.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any, Iterable
 
+from services.projections.log import TransparencyLog
 from shared.bus import Feed
 from shared.contract.types import (
     APPEAL_LODGED,
@@ -21,10 +21,11 @@ from shared.contract.types import (
     CERTIFICATE_ISSUED,
     DECISION_RECORDED,
 )
+from shared.evidence.checkpoint import CheckpointError, NoteError, open_checkpoint
+from shared.evidence.entry import Seal, entry_bytes, message_entry
+from shared.evidence.merkle import leaf_hash, root
 from shared.messages import Message, canonical_json
-from shared.views import Cursor, View
-
-GENESIS = "0" * 64
+from shared.views import Cursor, View, ViewDatabase
 
 # Events that open a subject and say which certification file it belongs to.
 _OPENERS = {
@@ -35,55 +36,45 @@ _OPENERS = {
     CERTIFICATE_ISSUED: lambda m: (m.data.get("application_id"), m.data.get("number")),
 }
 
-
-def entry_hash(prev_hash: str, *, event_id: str, at: str, service: str, type: str, subject: str,
-               data: dict[str, Any]) -> str:
-    body = canonical_json({"id": event_id, "at": at, "service": service, "type": type, "subject": subject, "data": data})
-    return hashlib.sha256(bytes.fromhex(prev_hash) + body.encode()).hexdigest()
+_COLUMNS = ("idx, at, service, position, type, actor, reason, subject, application_id, certificate_number, data,"
+            " event_id")
 
 
-def message_hash(prev_hash: str, message: Message) -> str:
-    return entry_hash(prev_hash, event_id=message.id, at=message.time.isoformat(), service=message.source,
-                      type=message.type, subject=message.subject, data=message.data)
+def _no_seal(data: dict[str, Any]) -> dict[str, Any]:
+    return data
 
 
 class TrailView(View):
     name = "trail"
-    tables = ("trail_entries", "trail_links", "trail_heads")
+    tables = ("trail_entries", "trail_links", "trail_heads")  # trail_heads: the hash chains of version 1
+    version = 2
+
+    def __init__(self, db: ViewDatabase, log: TransparencyLog, seal: Seal = _no_seal) -> None:
+        self.log = log
+        self.seal = seal
+        super().__init__(db)
 
     def schema(self) -> list[str]:
         return [
-            f"CREATE TABLE IF NOT EXISTS trail_entries (seq {self.db.serial_primary_key},"
+            "CREATE TABLE IF NOT EXISTS trail_entries (idx BIGINT PRIMARY KEY,"
             " event_id TEXT NOT NULL UNIQUE, at TEXT NOT NULL, service TEXT NOT NULL, position BIGINT NOT NULL,"
             " type TEXT NOT NULL, actor TEXT NOT NULL, reason TEXT NOT NULL, subject TEXT NOT NULL,"
-            " application_id TEXT, certificate_number TEXT, data TEXT NOT NULL,"
-            " prev_hash TEXT NOT NULL, hash TEXT NOT NULL)",
+            " application_id TEXT, certificate_number TEXT, data TEXT NOT NULL)",
             "CREATE INDEX IF NOT EXISTS trail_by_application ON trail_entries (application_id)",
             "CREATE INDEX IF NOT EXISTS trail_by_certificate ON trail_entries (certificate_number)",
             "CREATE TABLE IF NOT EXISTS trail_links (subject TEXT PRIMARY KEY, application_id TEXT,"
             " certificate_number TEXT)",
-            "CREATE TABLE IF NOT EXISTS trail_heads (service TEXT PRIMARY KEY, hash TEXT NOT NULL,"
-            " length BIGINT NOT NULL)",
         ]
 
     def handle(self, c: Cursor, message: Message) -> None:
         application_id, number = self._file_of(c, message)
-        c.execute("SELECT hash, length FROM trail_heads WHERE service = ?", (message.source,))
-        head = c.fetchone()
-        prev = head[0] if head else GENESIS
-        new = message_hash(prev, message)
+        index = self.log.append(c, message.id, message_entry(message, self.seal))
         c.execute(
-            "INSERT INTO trail_entries (event_id, at, service, position, type, actor, reason, subject,"
-            " application_id, certificate_number, data, prev_hash, hash)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (message.id, message.time.isoformat(), message.source, message.position, message.type,
-             message.actor, message.reason, message.subject, application_id, number,
-             canonical_json(message.data), prev, new),
+            "INSERT INTO trail_entries (idx, event_id, at, service, position, type, actor, reason, subject,"
+            " application_id, certificate_number, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (index, message.id, message.time.isoformat(), message.source, message.position, message.type,
+             message.actor, message.reason, message.subject, application_id, number, canonical_json(message.data)),
         )
-        if head is None:
-            c.execute("INSERT INTO trail_heads (service, hash, length) VALUES (?, ?, 1)", (message.source, new))
-        else:
-            c.execute("UPDATE trail_heads SET hash = ?, length = length + 1 WHERE service = ?", (new, message.source))
 
     def _file_of(self, c: Cursor, message: Message) -> tuple[str | None, str | None]:
         opener = _OPENERS.get(message.type)
@@ -111,23 +102,20 @@ class TrailView(View):
     def entries(
         self, application_id: str, *, after: int | None = None, limit: int | None = None
     ) -> list[dict[str, Any]]:
-        """The certification file as one timeline, in the order recorded: whole, or the ``limit``
-        entries after seq ``after``."""
+        """The certification file as one timeline, in log order: whole, or the ``limit`` entries after
+        log index ``after``."""
         with self.db.read() as c:
-            c.execute("SELECT certificate_number FROM trail_links WHERE application_id = ? AND certificate_number IS NOT NULL",
-                      (application_id,))
-            numbers = sorted({r[0] for r in c.fetchall()})
-            sql = "SELECT seq, at, service, position, type, actor, reason, subject, application_id," \
-                  " certificate_number, data, prev_hash, hash, event_id FROM trail_entries WHERE (application_id = ?"
+            numbers = self._numbers_of(c, application_id)
+            sql = f"SELECT {_COLUMNS} FROM trail_entries WHERE (application_id = ?"
             params: list[Any] = [application_id]
             if numbers:
                 sql += f" OR certificate_number IN ({', '.join('?' for _ in numbers)})"
                 params += numbers
             sql += ")"
             if after is not None:
-                sql += " AND seq > ?"
+                sql += " AND idx > ?"
                 params.append(after)
-            sql += " ORDER BY seq"
+            sql += " ORDER BY idx"
             if limit is not None:
                 sql += " LIMIT ?"
                 params.append(limit)
@@ -135,86 +123,163 @@ class TrailView(View):
             rows = c.fetchall()
         return [self._entry(r) for r in rows]
 
+    @staticmethod
+    def _numbers_of(c: Cursor, application_id: str) -> list[str]:
+        c.execute("SELECT certificate_number FROM trail_links WHERE application_id = ? AND certificate_number IS NOT NULL",
+                  (application_id,))
+        return sorted({r[0] for r in c.fetchall()})
+
     def all_entries(self) -> list[dict[str, Any]]:
         with self.db.read() as c:
-            c.execute(
-                "SELECT seq, at, service, position, type, actor, reason, subject, application_id,"
-                " certificate_number, data, prev_hash, hash, event_id FROM trail_entries ORDER BY seq"
-            )
+            c.execute(f"SELECT {_COLUMNS} FROM trail_entries ORDER BY idx")
             return [self._entry(r) for r in c.fetchall()]
+
+    def between(self, start: str, end: str) -> list[dict[str, Any]]:
+        """Every entry recorded in [start, end) (ISO times in UTC), in log order."""
+        with self.db.read() as c:
+            c.execute(f"SELECT {_COLUMNS} FROM trail_entries WHERE at >= ? AND at < ? ORDER BY idx", (start, end))
+            return [self._entry(r) for r in c.fetchall()]
+
+    def files_touched(self, start: str, end: str) -> list[str]:
+        with self.db.read() as c:
+            c.execute("SELECT DISTINCT application_id FROM trail_entries WHERE at >= ? AND at < ? AND"
+                      " application_id IS NOT NULL ORDER BY application_id", (start, end))
+            return [r[0] for r in c.fetchall()]
 
     @staticmethod
     def _entry(r: Any) -> dict[str, Any]:
         return {
-            "seq": int(r[0]), "at": r[1], "service": r[2], "position": int(r[3]), "type": r[4], "actor": r[5],
-            "reason": r[6], "subject": r[7], "application_id": r[8], "certificate_number": r[9],
-            "data": json.loads(r[10]), "prev_hash": r[11], "hash": r[12], "event_id": r[13],
+            "seq": int(r[0]), "index": int(r[0]), "at": r[1], "service": r[2], "position": int(r[3]), "type": r[4],
+            "actor": r[5], "reason": r[6], "subject": r[7], "application_id": r[8], "certificate_number": r[9],
+            "data": json.loads(r[10]), "event_id": r[11],
         }
 
-    def heads(self) -> dict[str, dict[str, Any]]:
-        with self.db.read() as c:
-            c.execute("SELECT service, hash, length FROM trail_heads ORDER BY service")
-            return {r[0]: {"hash": r[1], "length": int(r[2])} for r in c.fetchall()}
-
-    def _stored_chains(self) -> tuple[dict[str, list[tuple[str, str]]], dict[str, str]]:
-        """Each service's stored (event id, hash) chain, re-hashed from the stored columns: an entry
-        whose content, actor or reason no longer matches its hash, or whose link is broken, is named."""
-        chains: dict[str, list[tuple[str, str]]] = {}
-        broken: dict[str, str] = {}
-        with self.db.read() as c:
-            c.execute("SELECT service, event_id, at, type, subject, actor, reason, data, prev_hash, hash"
-                      " FROM trail_entries ORDER BY service, position")
-            rows = c.fetchall()
-            c.execute("SELECT service, hash, length FROM trail_heads")
-            heads = {r[0]: (r[1], int(r[2])) for r in c.fetchall()}
-        for service, event_id, at, type_, subject, actor, reason, data_text, prev_hash, stored_hash in rows:
-            chain = chains.setdefault(service, [])
-            data = json.loads(data_text)
-            expected_prev = chain[-1][1] if chain else GENESIS
-            recomputed = entry_hash(expected_prev, event_id=event_id, at=at, service=service, type=type_,
-                                    subject=subject, data=data)
-            intact = (prev_hash == expected_prev and stored_hash == recomputed
-                      and actor == str(data.get("actor") or "") and reason == str(data.get("reason") or ""))
-            if not intact and service not in broken:
-                broken[service] = event_id
-            chain.append((event_id, recomputed))
-        for service, (head, length) in heads.items():
-            chain = chains.get(service, [])
-            if service not in broken and (len(chain) != length or (chain and chain[-1][1] != head)):
-                broken[service] = "trail head"
-        return chains, broken
+    # -- verifying --------------------------------------------------------------------------------
 
     def verify(self, feeds: Iterable[Feed]) -> dict[str, Any]:
-        """Check the trail against itself (every entry re-hashed, every link followed) and against the
-        event stores (every service's chain recomputed from its published events)."""
-        stored, broken = self._stored_chains()
-        report: dict[str, Any] = {"services": {}, "ok": True}
+        """Check the log against itself (contiguous indices, leaf hashes), against every checkpoint it
+        signed (signature, root), against the event stores (each entry recomputed from its stored event;
+        no event missing, none unknown) and the trail view against the log. Every problem names the
+        entry (its index and event id)."""
+        problems: list[dict[str, Any]] = []
+
+        def problem(index: int | None, event_id: str | None, what: str) -> None:
+            problems.append({"index": index, "event_id": event_id, "problem": what})
+
+        stored = self.log.entries()
+        leaves: list[bytes] = []
+        by_event: dict[str, tuple[int, bytes]] = {}
+        for expected, (index, event_id, entry, hashed) in enumerate(stored):
+            if index != expected and not any(p["index"] == expected for p in problems):
+                problem(expected, None, f"entry {expected} is missing from the log (the next one stored is {index})")
+            if leaf_hash(entry).hex() != hashed:
+                problem(index, event_id, "the entry's bytes no longer match its stored leaf hash")
+            leaves.append(leaf_hash(entry))
+            by_event[event_id] = (index, entry)
+
+        # The log against what it signed: a checkpoint's root must be the root of its first `size` entries.
+        key, origin = self.log.key.vkey, self.log.origin
+        checkpoints = self.log.checkpoints()
+        good = 0
+        prefix = _Prefixes(leaves)
+        for signed in checkpoints:
+            try:
+                opened = open_checkpoint(signed.note, key, origin)
+                forged = opened.size != signed.size or opened.root != signed.root
+            except (CheckpointError, NoteError) as error:
+                problem(None, None, f"checkpoint {signed.size} does not verify with the log's key: {error}")
+                break
+            if forged:
+                problem(None, None, f"checkpoint row {signed.size} differs from the note signed for it")
+                break
+            if signed.size > len(leaves):
+                problem(len(leaves), None, f"checkpoint {signed.size} signed entries {len(leaves)}.."
+                        f"{signed.size - 1}, which the log no longer holds")
+                break
+            if prefix.root(signed.size) != signed.root:
+                problem(good, stored[good][1],
+                        f"entries {good}..{signed.size - 1} are not the ones checkpoint {signed.size} signed "
+                        "(an entry between them was edited, removed, inserted or moved)")
+                break
+            good = signed.size
+        if self.log.journal is not None:
+            kept = self.log.journal.last()
+            if kept is not None and kept not in {c.note for c in checkpoints} and \
+                    kept.startswith(origin + "\n"):
+                problem(None, None, f"the last checkpoint in {self.log.journal.path} is not among the stored ones "
+                        "(the checkpoint table was altered)")
+
+        # The log against the event stores: every published event once, with the same bytes.
+        services: dict[str, dict[str, Any]] = {}
+        in_stores: set[str] = set()
         for feed in feeds:
-            recomputed: list[tuple[str, str]] = []
-            prev = GENESIS
-            for stream in feed.streams():
-                after = None
-                while True:
-                    batch = feed.read(stream, after, 500)
-                    for message in batch.messages:
-                        prev = message_hash(prev, message)
-                        recomputed.append((message.id, prev))
-                    if batch.last_position is None or batch.last_position == after:
-                        break
-                    after = batch.last_position
-            mine = stored.get(feed.source, [])
-            mismatch = next((i for i, (a, b) in enumerate(zip(recomputed, mine, strict=False)) if a != b), None)
-            if mismatch is None and len(mine) > len(recomputed):
-                mismatch = len(recomputed)
-            ok = mismatch is None and feed.source not in broken
-            report["services"][feed.source] = {
-                "events_in_store": len(recomputed),
-                "entries_in_trail": len(mine),
-                "head": recomputed[-1][1] if recomputed else GENESIS,
-                "ok": ok,
-                "first_mismatch": None if ok else broken.get(feed.source) or (
-                    recomputed[mismatch][0] if mismatch < len(recomputed) else mine[mismatch][0]),
-                "behind": max(0, len(recomputed) - len(mine)),
-            }
-            report["ok"] = report["ok"] and ok
-        return report
+            count = 0
+            for message in _all_messages(feed):
+                count += 1
+                in_stores.add(message.id)
+                logged = by_event.get(message.id)
+                if logged is None:
+                    problem(None, message.id, f"the event is in the {feed.source} store but not in the log "
+                            "(removed from the log, inserted into the store, or not applied yet)")
+                elif message_entry(message, self.seal) != logged[1]:
+                    problem(logged[0], message.id, f"the entry differs from the event in the {feed.source} store "
+                            "(edited in the store or in the log)")
+            services[feed.source] = {"events_in_store": count, "entries_in_log": 0}
+        for index, event_id, _entry, _ in stored:
+            source = event_id.split("/", 1)[0]
+            if source in services:
+                services[source]["entries_in_log"] += 1
+                if event_id not in in_stores:
+                    problem(index, event_id, f"no event in the {source} store matches this entry "
+                            "(inserted into the log, or removed from the store)")
+
+        # The trail view (what the audit-trail answer shows) against the log.
+        for row in self.all_entries():
+            logged = by_event.get(row["event_id"])
+            mine = entry_bytes(service=row["service"], event_id=row["event_id"], type=row["type"],
+                               subject=row["subject"], time=row["at"], data=row["data"], seal=self.seal)
+            if logged is None or logged[0] != row["index"] or logged[1] != mine or \
+                    row["actor"] != str(row["data"].get("actor") or "") or \
+                    row["reason"] != str(row["data"].get("reason") or ""):
+                problem(row["index"], row["event_id"], "the audit trail's row differs from the log entry")
+
+        problems.sort(key=lambda p: (p["index"] is None, p["index"] or 0))
+        for source, summary in services.items():
+            mine = [p for p in problems if (p["event_id"] or "").startswith(source + "/")]
+            summary["ok"] = not mine
+            summary["first_mismatch"] = mine[0]["event_id"] if mine else None
+        latest = checkpoints[-1] if checkpoints else None
+        return {
+            "ok": not problems,
+            "origin": origin,
+            "log_size": len(stored),
+            "checkpoint": None if latest is None else {"size": latest.size, "root": latest.root.hex(),
+                                                        "signed_at": latest.signed_at},
+            "checkpoints_checked": len(checkpoints),
+            "services": services,
+            "first_problem": problems[0] if problems else None,
+            "problems": problems[:100],
+        }
+
+
+class _Prefixes:
+    """Roots of the prefixes of a list of leaf hashes, O(log n) each after one O(n) pass."""
+
+    def __init__(self, leaves: list[bytes]) -> None:
+        from shared.evidence.merkle import MerkleTree
+
+        self._tree = MerkleTree(leaves)
+
+    def root(self, size: int) -> bytes:
+        return self._tree.root(size) if size else root([])
+
+
+def _all_messages(feed: Feed) -> Iterable[Message]:
+    for stream in feed.streams():
+        after = None
+        while True:
+            batch = feed.read(stream, after, 500)
+            yield from batch.messages
+            if batch.last_position is None or batch.last_position == after:
+                break
+            after = batch.last_position

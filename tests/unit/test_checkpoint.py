@@ -11,8 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -282,23 +280,6 @@ def test_a_note_that_is_not_utf8_is_refused():
 
 
 # --- The independent verifier (Go) --------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def go_verifier(tmp_path_factory) -> Path:
-    go = shutil.which("go")
-    if go is None:
-        pytest.skip("the Go toolchain is not installed (no `go` on PATH): the independent verifier "
-                    "in tests/evidence_verifier cannot be built")
-    cache = ROOT / ".cache" / "go"  # git-ignored; kept between runs so that only the first one downloads
-    env = {**os.environ, "GOFLAGS": "-mod=mod", "GOPATH": str(cache / "path"),
-           "GOMODCACHE": str(cache / "mod"), "GOCACHE": str(cache / "build")}
-    binary = tmp_path_factory.mktemp("evidence_verifier") / "evidence_verifier"
-    started = time.monotonic()
-    built = subprocess.run([go, "build", "-o", str(binary), "."], cwd=VERIFIER_SOURCE, env=env,
-                           capture_output=True, text=True, timeout=600)
-    assert built.returncode == 0, f"go build failed after {time.monotonic() - started:.1f}s:\n{built.stderr}"
-    return binary
 
 
 def _b64(value: bytes) -> str:
