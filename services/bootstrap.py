@@ -23,6 +23,7 @@ from shared.application import PolicyTarget, ServiceApplication
 from shared.bus import Consumer, Feed, LocalFeed, Pump
 from shared.clock import Clock
 from shared.errors import KnowledgeStale, NotYetKnown
+from shared.people import PeopleVault
 from shared.views import PostgresViews, SQLiteViews, ViewDatabase
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,8 @@ class Hallmark:
     relays: list[Any] = field(default_factory=list)  # shared.kafka.Relay, one per service app (Kafka)
     kafka_io: Any = None
     web_only: bool = False  # HALLMARK_ROLE=web: no relay, no consumers running here
+    vault: PeopleVault | None = None  # the persons' keys: names are stored sealed (ADR 0011)
+    closed: bool = False
 
     @property
     def services(self) -> list[ServiceApplication]:
@@ -72,7 +75,7 @@ class Hallmark:
         """The log recomputed from the live event stores themselves (not from Kafka): in distributed
         mode the stores of services running elsewhere are opened read-only for the check."""
         assert self.trail is not None
-        opened = [APPLICATIONS[name](env=self.settings.store_env(name), clock=self.clock)
+        opened = [APPLICATIONS[name](env=self.settings.store_env(name), clock=self.clock, vault=self.vault)
                   for name in APPLICATIONS if getattr(self, name) is None]
         try:
             apps = {app.name: app for app in [*self.services, *opened]}
@@ -109,13 +112,18 @@ class Hallmark:
             self.pump.start()
 
     def stop(self) -> None:
+        if self.closed:
+            return
         if self.pump is not None:
             self.pump.stop()
         for relay in self.relays:
             relay.stop()
 
     def close(self) -> None:
+        if self.closed:
+            return
         self.stop()
+        self.closed = True
         for consumer in self.consumers:
             for feed in consumer.feeds:
                 if hasattr(feed, "close"):
@@ -127,6 +135,8 @@ class Hallmark:
             app.close()
         if self.views is not None:
             self.views.close()
+        if self.vault is not None:
+            self.vault.close()
         if self.kafka_io is not None:
             self.kafka_io.close()
 
@@ -172,9 +182,21 @@ def open_views(settings: Settings) -> ViewDatabase:
     return SQLiteViews(str(settings.data_dir / "projections.db"))
 
 
-def open_log(settings: Settings, views: ViewDatabase) -> TransparencyLog:
+def open_vault(settings: Settings) -> PeopleVault:
+    """The persons' keys, shared by this instance's services (ADR 0011)."""
+    if settings.store == "postgres":
+        return PeopleVault(PostgresViews(settings.pg_conninfo, settings.pg_schema_prefix + "people", pool_size=2))
+    return PeopleVault(SQLiteViews(str(settings.data_dir / "people.db")))
+
+
+def open_log(settings: Settings, views: ViewDatabase, kafka_io: Any = None) -> TransparencyLog:
+    topic = None
+    if settings.transport == "kafka":
+        from shared.kafka import CheckpointTopic, KafkaIO
+
+        topic = CheckpointTopic(settings.kafka_bootstrap, kafka_io or KafkaIO(), settings.kafka_prefix)
     return TransparencyLog(views, settings.trail_signing_key(), settings.instance,
-                           CheckpointJournal(settings.checkpoint_journal))
+                           CheckpointJournal(settings.checkpoint_journal), topic)
 
 
 def bootstrap(settings: Settings | None = None, clock: Clock | None = None, component: str | None = None) -> Hallmark:
@@ -201,12 +223,13 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None, comp
     # serve the audit trail.
     wanted_views = ({"certificates"} if "registry" in run else set()) | ({"trail"} if "projections" in run else set())
     if settings.store == "postgres":
-        names = [n for n in APPLICATIONS if n in run] + (["projections"] if wanted_views else [])
+        names = [n for n in APPLICATIONS if n in run] + (["projections"] if wanted_views else []) + ["people"]
         _ensure_postgres_schemas(settings, names)
+    hallmark.vault = open_vault(settings)
 
     for name, cls in APPLICATIONS.items():
         if name in run:
-            setattr(hallmark, name, cls(env=settings.store_env(name), clock=clock))
+            setattr(hallmark, name, cls(env=settings.store_env(name), clock=clock, vault=hallmark.vault))
 
     io = None
     if kafka:
@@ -226,7 +249,7 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None, comp
 
     def feed(source: str) -> Feed:
         if kafka:
-            return KafkaFeed(source, settings.kafka_bootstrap, io, partitions=settings.kafka_partitions,
+            return KafkaFeed(source, settings.kafka_bootstrap, io, partitions=settings.kafka_partitions, vault=hallmark.vault,
                              prefix=settings.kafka_prefix)
         return local_feeds[source]
 
@@ -236,8 +259,8 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None, comp
         if "certificates" in wanted_views:
             hallmark.certificates = CertificateView(hallmark.views)
         if "trail" in wanted_views:
-            log = open_log(settings, hallmark.views)
-            hallmark.trail = TrailView(hallmark.views, log)
+            log = open_log(settings, hallmark.views, io)
+            hallmark.trail = TrailView(hallmark.views, log, hallmark.vault)
             if not web:
                 try:
                     log.open()

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from services.settings import ConfigurationError, Settings
 from shared import logs, telemetry
+from shared.errors import DomainError
 from shared.http.auth import ROLES, issue_token
 
 
@@ -164,6 +166,79 @@ def _trail(args: argparse.Namespace) -> int:
     return 0
 
 
+def _evidence(args: argparse.Namespace) -> int:
+    if args.action == "verify":
+        return _evidence_verify(args)
+    from datetime import UTC, datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from services.bootstrap import bootstrap
+    from services.projections.evidence import make_pack, select
+
+    chosen = [bool(args.certificate), bool(args.application), bool(args.start or args.end)]
+    if sum(chosen) != 1 or (chosen[2] and not (args.start and args.end)):
+        print("hallmark evidence export: give one of --certificate NUMBER, --application ID, or --from DATE --to DATE",
+              file=sys.stderr)
+        return 2
+    settings = _distributed_settings("projections") if args.distributed else Settings()
+    start = end = None
+    if chosen[2]:
+        zone = ZoneInfo(settings.timezone)
+        try:
+            days = [datetime.strptime(d, "%Y-%m-%d").date() for d in (args.start, args.end)]
+        except ValueError:
+            print("hallmark evidence export: --from and --to are dates, YYYY-MM-DD", file=sys.stderr)
+            return 2
+        start, end = (datetime.combine(d, time.min, tzinfo=zone).astimezone(UTC).isoformat(timespec="microseconds")
+                      for d in (days[0], days[1] + timedelta(days=1)))
+    out = Path(args.out or f"hallmark-evidence-{args.certificate or args.application or f'{args.start}-{args.end}'}.zip")
+    hallmark = bootstrap(settings, component="projections" if args.distributed else None)
+    try:
+        label, indices = select(hallmark.trail, application_id=args.application, certificate_number=args.certificate,
+                                start=start, end=end)
+        print(f"exporting {len(indices)} entries of {label} ...", file=sys.stderr)
+        pack = make_pack(hallmark.trail, label, indices, name=out.name)
+    except DomainError as error:
+        print(f"hallmark evidence export: {error}", file=sys.stderr)
+        return 1
+    finally:
+        hallmark.close()
+    out.write_bytes(pack)
+    print(f"wrote {out} ({len(pack):,} bytes, {len(indices)} entries); check it with 'hallmark evidence verify {out}'")
+    return 0
+
+
+def _evidence_verify(args: argparse.Namespace) -> int:
+    """No network, no database: the pack and, at best, the key the assessor got from Hallmark."""
+    import json
+
+    from services.projections.evidence import verify_offline
+
+    if not args.pack:
+        print("hallmark evidence verify PACK.zip", file=sys.stderr)
+        return 2
+    trusted = None
+    if args.key:
+        trusted = Path(args.key).read_text().strip() if Path(args.key).exists() else args.key
+    try:
+        data = Path(args.pack).read_bytes()
+    except OSError as error:
+        print(f"hallmark evidence verify: cannot read {args.pack}: {error.strerror}", file=sys.stderr)
+        return 2
+    verdict = verify_offline(data, trusted_vkey=trusted)
+    print(json.dumps({"ok": verdict.ok, "first_bad_entry": verdict.first_bad_entry, "problems": verdict.problems,
+                      **verdict.summary}, indent=2))
+    if verdict.ok:
+        print(f"{args.pack}: intact. {verdict.summary.get('entries')} entries, every inclusion proof verified "
+              f"against the signed checkpoint of size {verdict.summary.get('checkpoint_size')} of "
+              f"{verdict.summary.get('origin')}; the report was made from exactly these entries."
+              + ("" if trusted else " (Checked against the key inside the pack: compare it with the key "
+                 "Hallmark publishes at /v1/trail/public-key, or pass --key.)"), file=sys.stderr)
+        return 0
+    print(f"{args.pack}: NOT intact: {verdict.problems[0]}", file=sys.stderr)
+    return 1
+
+
 def _parked(args: argparse.Namespace) -> int:
     """Through the running instance's admin endpoint, so the server's own state stays the one truth."""
     import json
@@ -242,6 +317,18 @@ def main(argv: list[str] | None = None) -> int:
     trail.add_argument("--instance", default=os.environ.get("HALLMARK_INSTANCE", "local"), help="keygen: the name")
     trail.add_argument("--distributed", action="store_true", help="the instance 'make up' runs")
     trail.set_defaults(func=_trail)
+
+    evidence = sub.add_parser("evidence", help="evidence packs: export a file or a period as a zip; verify one offline")
+    evidence.add_argument("action", choices=["export", "verify"])
+    evidence.add_argument("pack", nargs="?", help="verify: the pack (zip)")
+    evidence.add_argument("--certificate", help="export: the file of this certificate")
+    evidence.add_argument("--application", help="export: the file of this application")
+    evidence.add_argument("--from", dest="start", help="export: every entry from this day (YYYY-MM-DD) ...")
+    evidence.add_argument("--to", dest="end", help="export: ... to this day, included")
+    evidence.add_argument("--out", help="export: where to write the zip (default hallmark-evidence-<what>.zip)")
+    evidence.add_argument("--key", help="verify: the vkey you trust (or a file holding it), from /v1/trail/public-key")
+    evidence.add_argument("--distributed", action="store_true", help="export from the instance 'make up' runs")
+    evidence.set_defaults(func=_evidence)
 
     parked = sub.add_parser("parked", help="dead letters: list, retry or discard parked messages (admin)")
     parked.add_argument("action", choices=["list", "retry", "discard"])

@@ -15,7 +15,8 @@ from pydantic import Field
 from shared.bus import Pump
 from shared.errors import DomainError, InvalidCommand
 from shared.http.auth import Actor, require
-from shared.http.fields import CursorParam, Strict, Text, decode_cursor, encode_cursor
+from shared.http.fields import CursorParam, PersonName, Strict, Text, decode_cursor, encode_cursor
+from shared.people import PeopleVault
 
 
 class RetryFailed(DomainError):
@@ -76,5 +77,30 @@ def router(pump: Pump) -> APIRouter:
         return {"consumer": body.consumer, "message_id": body.message_id,
                 "status": "retried" if action == "retry" else "discarded", "by": actor.person, "reason": body.reason,
                 "still_parked": len(pump.consumer(body.consumer).parked())}
+
+    return api
+
+
+class Erasure(Strict):
+    name: PersonName
+    reason: Text
+
+
+def people_router(vault: PeopleVault) -> APIRouter:
+    """Erasing a person's data once the retention period is over or the law demands it (ADR 0011):
+    their key is destroyed, their sealed names can no longer be opened, and the log still verifies."""
+    api = APIRouter(tags=["operations"])
+
+    @api.post("/v1/people/erasures", status_code=201)
+    def erase(body: Erasure, actor: Annotated[Actor, Depends(require("admin"))]) -> dict:
+        """Records who erased whom (by pseudonym), when and why; never the name."""
+        pseudonym = vault.erase(body.name, actor.person, body.reason)
+        return {"person": pseudonym, "erased": True,
+                "note": "the person's key is destroyed: their name reads [erased person ...] everywhere, "
+                        "and every log entry, proof and checkpoint still verifies"}
+
+    @api.get("/v1/people/erasures")
+    def erasures(actor: Annotated[Actor, Depends(require("admin", "assessor"))]) -> dict:
+        return {"erasures": vault.erasures()}
 
     return api

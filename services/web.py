@@ -16,6 +16,7 @@ from services.applications.api import router as applications_router
 from services.audits.api import router as audits_router
 from services.bootstrap import Hallmark
 from services.decisions.api import router as decisions_router
+from services.operations import people_router
 from services.operations import router as operations_router
 from services.projections.api import certificates_router, trail_router
 from services.registry.api import router as registry_router
@@ -98,6 +99,8 @@ def create_app(hallmark: Hallmark, *, run_pump: bool = True) -> FastAPI:
             app.include_router(router)
     if hallmark.pump is not None:
         app.include_router(operations_router(hallmark.pump))
+    if hallmark.vault is not None and hallmark.trail is not None:  # with the trail (projections, or embedded)
+        app.include_router(people_router(hallmark.vault))
 
     @app.get("/openapi/{service}.json", include_in_schema=False)
     def service_openapi(service: str) -> JSONResponse:

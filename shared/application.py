@@ -20,6 +20,7 @@ from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import (
     IntegrityError,
     JSONTranscoder,
+    Mapper,
     Notification,
     ProcessRecorder,
     Tracking,
@@ -71,6 +72,25 @@ class Outcome:
 Policy = Callable[[Message], Iterable[Aggregate]]
 
 
+class SealingMapper(Mapper):
+    """Seals every person's name before an event is stored, and opens it when the event is read
+    (``shared.people``): a store holds no name in the clear, and erasing a person's key erases them."""
+
+    def __init__(self, vault: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.vault = vault
+
+    def to_stored_event(self, domain_event: Any) -> Any:
+        sealed = object.__new__(type(domain_event))
+        sealed.__dict__.update(self.vault.seal_data(dict(vars(domain_event))))
+        return super().to_stored_event(sealed)
+
+    def to_domain_event(self, stored_event: Any) -> Any:
+        domain_event = super().to_domain_event(stored_event)
+        domain_event.__dict__.update(self.vault.open_data(dict(vars(domain_event))))
+        return domain_event
+
+
 class ServiceApplication(Application):
     """One Hallmark service's event store and use cases."""
 
@@ -78,7 +98,8 @@ class ServiceApplication(Application):
     # Aggregates whose events are the service's published contract; the rest stay internal.
     published: ClassVar[tuple[type[Aggregate], ...]] = ()
 
-    def __init__(self, env: dict[str, str] | None = None, clock: Clock | None = None) -> None:
+    def __init__(self, env: dict[str, str] | None = None, clock: Clock | None = None, vault: Any = None) -> None:
+        self.vault = vault  # shared.people.PeopleVault: names are stored sealed (ADR 0011); None: in the clear
         super().__init__(env)
         self.clock = clock or Clock()
         self._on_recorded: list[Callable[[], None]] = []
@@ -98,6 +119,13 @@ class ServiceApplication(Application):
         self._parked_seen: int | None = None
 
     # -- infrastructure -----------------------------------------------------------------------
+
+    def construct_mapper(self) -> Mapper:
+        mapper = super().construct_mapper()
+        if self.vault is None:
+            return mapper
+        return SealingMapper(self.vault, transcoder=mapper.transcoder, compressor=mapper.compressor,
+                             cipher=mapper.cipher)
 
     def construct_recorder(self) -> ProcessRecorder:
         return self.factory.process_recorder()

@@ -68,11 +68,17 @@ def parse_stream(stream: str) -> TopicPartition:
     return TopicPartition(topic, int(partition))
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
 # -- CloudEvents binary content mode --------------------------------------------------------------
 
 
-def to_record(message: Message, traceparent: str | None = None) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
-    """Key, value and headers of the Kafka record for one published event."""
+def to_record(message: Message, traceparent: str | None = None,
+              seal: Callable[[Any], Any] | None = None) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    """Key, value and headers of the Kafka record for one published event. ``seal``: names of people
+    go on the wire sealed, as they are stored (``shared.people``)."""
     headers = {
         "ce_specversion": SPECVERSION,
         "ce_id": message.id,
@@ -88,11 +94,11 @@ def to_record(message: Message, traceparent: str | None = None) -> tuple[bytes, 
     }
     if traceparent:
         headers["traceparent"] = traceparent
-    value = canonical_json(message.data).encode()
+    value = canonical_json(seal(message.data) if seal else message.data).encode()
     return message.subject.encode(), value, [(k, v.encode()) for k, v in headers.items()]
 
 
-def from_record(record: Any) -> Message:
+def from_record(record: Any, open: Callable[[Any], Any] | None = None) -> Message:
     headers = {k: v.decode() for k, v in (record.headers or ())}
     missing = [h for h in ("ce_id", "ce_source", "ce_type", "ce_subject", "ce_time", POSITION_HEADER) if h not in headers]
     if missing:
@@ -106,7 +112,7 @@ def from_record(record: Any) -> Message:
         subject=headers["ce_subject"],
         version=int(headers.get("ce_hallmarkversion") or headers["ce_id"].rsplit("/", 1)[-1]),
         time=datetime.fromisoformat(headers["ce_time"]),
-        data=json.loads(record.value or b"{}"),
+        data=(open or _same)(json.loads(record.value or b"{}")),
         origin_position=int(headers[POSITION_HEADER]),
         traceparent=headers.get("traceparent"),
     )
@@ -167,9 +173,16 @@ class KafkaIO:
             self.loop.close()
 
 
+def checkpoint_topic(prefix: str = TOPIC_PREFIX) -> str:
+    """Where the transparency log publishes every checkpoint it signs, for partners and witnesses
+    (ADR 0011): one partition, kept forever, each record a signed note as text."""
+    return f"{prefix}trail.checkpoints"
+
+
 async def ensure_topics(bootstrap: str, services: Iterable[str], partitions: int = 1,
                         prefix: str = TOPIC_PREFIX, replication: int = 1) -> list[str]:
-    """Create each service's topic with its explicit configuration; existing topics are left as they are."""
+    """Create each service's topic (and the checkpoint topic) with its explicit configuration;
+    existing topics are left as they are."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
     await admin.start()
     try:
@@ -177,6 +190,7 @@ async def ensure_topics(bootstrap: str, services: Iterable[str], partitions: int
         wanted = [topic_for(s, prefix) for s in services]
         missing = [t for t in wanted if t not in existing]
         missing_dlt = [dead_letter_topic(t) for t in wanted if dead_letter_topic(t) not in existing]
+        missing_dlt += [t for t in [checkpoint_topic(prefix)] if t not in existing]  # one partition too
         if missing or missing_dlt:
             response = await admin.create_topics(
                 [NewTopic(t, partitions, replication, topic_configs=TOPIC_CONFIG) for t in missing]
@@ -191,6 +205,42 @@ async def ensure_topics(bootstrap: str, services: Iterable[str], partitions: int
         await admin.close()
 
 
+class CheckpointTopic:
+    """The log's checkpoints on Kafka: published as they are signed, and the last one read back at
+    start-up, so that a projections database that lost its log is found even without the journal."""
+
+    def __init__(self, bootstrap: str, io: KafkaIO, prefix: str = TOPIC_PREFIX) -> None:
+        self.bootstrap, self.io, self.topic = bootstrap, io, checkpoint_topic(prefix)
+
+    def publish(self, note: str) -> None:
+        origin = note.split("\n", 1)[0]
+        self.io.run(self.io.send(self.bootstrap, self.topic, origin.encode(), note.encode(),
+                                 [("content-type", b"text/plain; charset=utf-8")]), timeout=15)
+
+    def notes(self) -> list[str]:
+        return self.io.run(self._read(), timeout=30)
+
+    def last(self) -> str | None:
+        notes = self.notes()
+        return notes[-1] if notes else None
+
+    async def _read(self) -> list[str]:
+        partition = TopicPartition(self.topic, 0)
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None)
+        await consumer.start()
+        try:
+            consumer.assign([partition])
+            end = (await consumer.end_offsets([partition]))[partition]
+            consumer.seek(partition, (await consumer.beginning_offsets([partition]))[partition])
+            notes: list[str] = []
+            while end and await consumer.position(partition) < end:
+                batch = await consumer.getmany(partition, timeout_ms=1000)
+                notes += [r.value.decode() for r in batch.get(partition, [])]
+            return notes
+        finally:
+            await consumer.stop()
+
+
 # -- reading: a topic as a Feed -------------------------------------------------------------------
 
 
@@ -203,8 +253,9 @@ class KafkaFeed:
     relayed = True  # messages carry their upstream position (``origin_position``)
 
     def __init__(self, source: str, bootstrap: str, io: KafkaIO, *, partitions: int = 1,
-                 prefix: str = TOPIC_PREFIX) -> None:
+                 prefix: str = TOPIC_PREFIX, vault: Any = None) -> None:
         self.source = source
+        self.vault = vault  # opens the sealed names of people (shared.people)
         self.topic = topic_for(source, prefix)
         self.bootstrap = bootstrap
         self.io = io
@@ -245,7 +296,7 @@ class KafkaFeed:
             records = (await consumer.getmany(tp, timeout_ms=2000, max_records=limit)).get(tp, [])
         if records:
             self._next[tp] = records[-1].offset + 1
-        messages = [from_record(r) for r in records]
+        messages = [from_record(r, self.vault.open_data if self.vault else None) for r in records]
         return Batch(messages, messages[-1].position if messages else (offset or None))
 
     def head(self, stream: str) -> int:
@@ -270,7 +321,7 @@ class KafkaFeed:
 
     def dead_letter(self, message: Message, error: str, consumer: str) -> None:
         """Copy a parked message to ``<topic>.dlt`` with the error, the consumer and the time in headers."""
-        key, value, headers = to_record(message, message.traceparent)
+        key, value, headers = to_record(message, message.traceparent, self.vault.seal_data if self.vault else None)
         headers += [("hallmark_error", error[:2000].encode()), ("hallmark_consumer", consumer.encode()),
                     ("hallmark_parked_at", datetime.now(UTC).isoformat().encode()),
                     ("hallmark_offset", str(message.position - 1).encode())]
@@ -362,7 +413,9 @@ class Relay:
             message = self.app.message(notification)
             if message is None:
                 continue  # the service's internal records are not published
-            key, value, headers = to_record(message, self.traceparents(notification.id))
+            vault = getattr(self.app, "vault", None)
+            key, value, headers = to_record(message, self.traceparents(notification.id),
+                                            vault.seal_data if vault else None)
             pending.append(await producer.send(self.topic, value=value, key=key, headers=headers))
         if pending:
             await asyncio.gather(*pending)  # every record acknowledged by the broker (acks=all)

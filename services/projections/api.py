@@ -1,13 +1,14 @@
 """HTTP entrypoints of the read models: staff and public certificate lookup, and the audit trail."""
 
 
-from datetime import date, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Annotated, Callable, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 
 from services.projections.certificates import CertificateView, attention, public_view, validity_on
+from services.projections.evidence import make_pack, select
 from services.projections.impartiality import impartiality
 from services.projections.log import b64
 from services.projections.trail import TrailView
@@ -31,6 +32,7 @@ from shared.http.fields import (
 Status = Literal["active", "suspended", "withdrawn", "expired", "terminated", "superseded"]
 CERTIFICATES = "after"  # the cursor kind of both certificate listings, which page in number order
 TRAIL = "trail"
+MAX_PERIOD_DAYS = 3660
 MAX_INDEX = 2**62  # a log index or size fits a BIGINT
 
 
@@ -153,6 +155,71 @@ def trail_router(view: TrailView, verify: Callable[[], dict], zone: tzinfo) -> A
         application_id, entries = file_entries(application_id, certificate_number)
         return {"application_id": application_id, **impartiality(entries, zone)}
 
+    def period(start: date | None, end: date | None) -> tuple[str, str]:
+        """A period of the body's calendar (both days included) as UTC bounds, end excluded."""
+        if start is None or end is None:
+            raise InvalidCommand("give both from and to (dates, YYYY-MM-DD)", field="from" if start is None else "to")
+        if end < start:
+            raise InvalidCommand(f"to={end} is before from={start}", field="to")
+        if (end - start).days > MAX_PERIOD_DAYS:
+            raise InvalidCommand(f"a period is at most {MAX_PERIOD_DAYS} days; ask for several", field="to")
+        bounds = [datetime.combine(d, time.min, tzinfo=zone).astimezone(UTC).isoformat(timespec="microseconds")
+                  for d in (start, end + timedelta(days=1))]
+        return bounds[0], bounds[1]
+
+    FromParam = Annotated[date | None, Query(alias="from", description="first day, the body's calendar")]
+    ToParam = Annotated[date | None, Query(alias="to", description="last day, included")]
+
+    @api.get("/v1/trail/files")
+    def files(
+        actor: Annotated[Actor, Depends(readers)], start: FromParam = None, end: ToParam = None,
+        scheme: LabelParam = None,
+        outcome: Annotated[str | None, Query(max_length=40, description="a decision outcome (grant, refuse, "
+                                             "suspend, withdraw...), 'application withdrawn' or 'pending'")] = None,
+    ) -> dict:
+        """Every file with activity in the period, refused and withdrawn ones included: a sample frame."""
+        items = view.files(*period(start, end))
+        if scheme:
+            items = [f for f in items if f["scheme"] == scheme]
+        if outcome == "pending":
+            items = [f for f in items if not f["outcomes"]]
+        elif outcome:
+            items = [f for f in items if outcome in f["outcomes"]]
+        return {"from": str(start), "to": str(end), "files": items}
+
+    @api.get("/v1/trail/impartiality-report")
+    def impartiality_report(actor: Annotated[Actor, Depends(readers)], start: FromParam = None,
+                            end: ToParam = None) -> dict:
+        """For the Advisory Committee: every R1, R2 and R8 check over the period's files, with its facts."""
+        checks: dict[str, list] = {"R1": [], "R2": [], "R8": []}
+        for application_id in view.files_touched(*period(start, end)):
+            evidence = impartiality(view.entries(application_id), zone)
+            for rule, result in evidence["rules"].items():
+                checks[rule] += [{"application_id": application_id, **check} for check in result["checks"]]
+        return {"from": str(start), "to": str(end),
+                "rules": {rule: {"checks": len(found), "held": sum(c["held"] for c in found),
+                                 "not_held": [c for c in found if not c["held"]], "all": found}
+                          for rule, found in checks.items()}}
+
+    @api.get("/v1/trail/evidence-pack", response_class=Response,
+             responses={200: {"content": {"application/zip": {}}, "description": "the evidence pack"}})
+    def evidence_pack(
+        actor: Annotated[Actor, Depends(readers)], application_id: IdParam = None, certificate_number: IdParam = None,
+        start: FromParam = None, end: ToParam = None,
+    ) -> Response:
+        """The file (or the period) as a zip that verifies offline: entries, inclusion proofs, the
+        checkpoint, the public key and the printable report (``hallmark evidence verify``)."""
+        chosen = [bool(application_id), bool(certificate_number), bool(start or end)]
+        if sum(chosen) != 1:
+            raise InvalidCommand("give one of application_id, certificate_number, or from and to")
+        bounds = period(start, end) if chosen[2] else (None, None)
+        label, indices = select(view, application_id=application_id, certificate_number=certificate_number,
+                                start=bounds[0], end=bounds[1])
+        name = f"hallmark-evidence-{(certificate_number or application_id or f'{start}-{end}')}.zip"
+        body = make_pack(view, label, indices, name=name)
+        return Response(body, media_type="application/zip",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
     @api.get("/v1/trail/verify")
     def verify_trail(actor: Annotated[Actor, Depends(readers)]) -> dict:
         return verify()
@@ -178,7 +245,11 @@ def trail_router(view: TrailView, verify: Callable[[], dict], zone: tzinfo) -> A
     def log_entry(index: Annotated[int, Path(ge=0, le=MAX_INDEX)],
                   actor: Annotated[Actor, Depends(readers)]) -> dict:
         entry = log.entry(index)
-        return {"index": index, "entry": b64(entry), "decoded": decode_entry(entry)}
+        decoded = decode_entry(entry)
+        if view.vault is not None:  # the names, for the assessor; the entry itself holds them sealed
+            decoded = {**decoded, "actor": view.open({"actor": decoded["actor"]})["actor"],
+                       "data": view.open(decoded["data"])}
+        return {"index": index, "entry": b64(entry), "decoded": decoded}
 
     def tree_size(size: int, name: str) -> int:
         have = log.tree().size

@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 from shared.errors import NotFound
 from shared.evidence.checkpoint import SigningKey, open_checkpoint, sign_checkpoint
@@ -85,12 +85,12 @@ class TransparencyLog:
     tables = ("log_entries", "log_checkpoints", "log_epochs")
 
     def __init__(self, db: ViewDatabase, key: SigningKey, instance: str, journal: CheckpointJournal | None = None,
-                 publish: Callable[[str], None] | None = None) -> None:
+                 topic: Any = None) -> None:
         self.db = db
         self.key = key
         self.instance = instance
         self.journal = journal
-        self.publish = publish  # where else each checkpoint goes (the Kafka checkpoint topic)
+        self.topic = topic  # shared.kafka.CheckpointTopic: where else each checkpoint goes, over Kafka
         self._lock = threading.RLock()
         self._tree = MerkleTree()
         self._tree_epoch = 0
@@ -133,21 +133,40 @@ class TransparencyLog:
     def open(self) -> None:
         """At start-up: begin the first log, or check that the stored one still extends the last
         checkpoint kept outside the database. Raises ``LogLost`` when it does not."""
-        last_kept = self.journal.last() if self.journal else None
+        kept = {where: keeper.last() for where, keeper in self._keepers()}
+        kept = {where: note for where, note in kept.items() if note is not None}
         with self.db.transaction() as c:
             epoch = self._epoch(c)
-            if epoch == 0 and last_kept is None:
+            if epoch == 0 and not kept:
                 c.execute("INSERT INTO log_epochs (epoch, origin, started_at) VALUES (1, ?, ?)",
                           (self.origin_of(1), _now()))
-        if last_kept is not None:
-            self._check_extends(last_kept)
-        self.checkpoint()  # a fresh log signs its empty tree; a restarted one anything not yet signed
+        for where, note in kept.items():
+            self._check_extends(note, where)
+        self.checkpoint()
 
-    def _check_extends(self, note: str) -> None:
+    def _keepers(self) -> list[tuple[str, Any]]:
+        """Where signed checkpoints are kept outside the database."""
+        keepers: list[tuple[str, Any]] = []
+        if self.journal is not None:
+            keepers.append((str(self.journal.path), self.journal))
+        if self.topic is not None:
+            keepers.append((f"Kafka topic {self.topic.topic}", self.topic))
+        return keepers
+
+    def last_kept(self) -> str | None:
+        """The newest checkpoint kept outside the database (the largest tree of the newest log)."""
+        notes = [note for _, keeper in self._keepers() for note in [keeper.last()] if note]
+        if not notes:
+            return None
+        def rank(note: str) -> tuple[int, int]:
+            checkpoint = open_checkpoint(note, self.key.vkey)
+            return self._epoch_of(checkpoint.origin), checkpoint.size
+        return max(notes, key=rank)  # a fresh log signs its empty tree; a restarted one anything not yet signed
+
+    def _check_extends(self, note: str, where: str) -> None:
         kept = open_checkpoint(note, self.key.vkey)
         epoch = self.epoch
         size = self.size()
-        where = self.journal.path if self.journal else "the checkpoint topic"
         if epoch == 0 or kept.origin != self.origin:
             known = [self.origin_of(e) for e in range(1, epoch + 1)]
             if kept.origin in known:
@@ -165,7 +184,7 @@ class TransparencyLog:
     def recover(self, actor: str, reason: str) -> str:
         """Start a new log whose entry 0 holds the last checkpoint of the log that was lost; the trail
         view must then be rebuilt so that every event is appended to the new log."""
-        last_kept = self.journal.last() if self.journal else None
+        last_kept = self.last_kept()
         with self.db.transaction() as c:
             lost = self._epoch_of(open_checkpoint(last_kept, self.key.vkey).origin) if last_kept else 0
             epoch = max(self._epoch(c), lost) + 1
@@ -301,9 +320,9 @@ class TransparencyLog:
             # Kept outside the database once committed: what the log must extend after a restart.
             if self.journal is not None:
                 self.journal.append(note)
-            if self.publish is not None:
+            if self.topic is not None:
                 try:
-                    self.publish(note)
+                    self.topic.publish(note)
                 except Exception:  # the checkpoint stands; the next one is published again
                     log.exception("transparency log: could not publish checkpoint %s", size)
             return signed

@@ -17,6 +17,7 @@ from shared.bus import Feed
 from shared.contract.types import (
     APPEAL_LODGED,
     APPLICATION_SUBMITTED,
+    APPLICATION_WITHDRAWN,
     AUDIT_PLANNED,
     CERTIFICATE_ISSUED,
     DECISION_RECORDED,
@@ -44,14 +45,24 @@ def _no_seal(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _json(text: str) -> Any:
+    """A stored JSON column; a value that is not JSON (written by hand) is kept as the text it is."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
 class TrailView(View):
     name = "trail"
     tables = ("trail_entries", "trail_links", "trail_heads")  # trail_heads: the hash chains of version 1
-    version = 2
+    version = 3
 
-    def __init__(self, db: ViewDatabase, log: TransparencyLog, seal: Seal = _no_seal) -> None:
+    def __init__(self, db: ViewDatabase, log: TransparencyLog, vault: Any = None) -> None:
         self.log = log
-        self.seal = seal
+        self.vault = vault  # shared.people.PeopleVault: rows hold names sealed, as the log does
+        self.seal: Seal = vault.seal_data if vault else _no_seal
+        self.open: Seal = vault.open_data if vault else _no_seal
         super().__init__(db)
 
     def schema(self) -> list[str]:
@@ -68,12 +79,14 @@ class TrailView(View):
 
     def handle(self, c: Cursor, message: Message) -> None:
         application_id, number = self._file_of(c, message)
-        index = self.log.append(c, message.id, message_entry(message, self.seal))
+        sealed = self.seal(message.data)
+        index = self.log.append(c, message.id, message_entry(message, lambda _: sealed))
         c.execute(
             "INSERT INTO trail_entries (idx, event_id, at, service, position, type, actor, reason, subject,"
             " application_id, certificate_number, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (index, message.id, message.time.isoformat(), message.source, message.position, message.type,
-             message.actor, message.reason, message.subject, application_id, number, canonical_json(message.data)),
+             canonical_json(sealed.get("actor", "")), message.reason, message.subject, application_id, number,
+             canonical_json(sealed)),
         )
 
     def _file_of(self, c: Cursor, message: Message) -> tuple[str | None, str | None]:
@@ -146,13 +159,27 @@ class TrailView(View):
                       " application_id IS NOT NULL ORDER BY application_id", (start, end))
             return [r[0] for r in c.fetchall()]
 
-    @staticmethod
-    def _entry(r: Any) -> dict[str, Any]:
+    def files(self, start: str, end: str) -> list[dict[str, Any]]:
+        """Every certification file with an entry recorded in [start, end), refused, withdrawn and
+        pending ones included: what an assessor samples from."""
+        return [file_summary(application_id, self.entries(application_id))
+                for application_id in self.files_touched(start, end)]
+
+    def _entry(self, r: Any, opened: bool = True) -> dict[str, Any]:
+        """A row as the audit trail shows it: names opened (``opened=False``: as stored, sealed)."""
+        data, actor = _json(r[10]), _json(r[5])
+        if opened:
+            data, actor = self.open(data), self.open({"actor": actor})["actor"]
         return {
             "seq": int(r[0]), "index": int(r[0]), "at": r[1], "service": r[2], "position": int(r[3]), "type": r[4],
-            "actor": r[5], "reason": r[6], "subject": r[7], "application_id": r[8], "certificate_number": r[9],
-            "data": json.loads(r[10]), "event_id": r[11],
+            "actor": actor, "reason": r[6], "subject": r[7], "application_id": r[8], "certificate_number": r[9],
+            "data": data, "event_id": r[11],
         }
+
+    def stored_rows(self) -> list[dict[str, Any]]:
+        with self.db.read() as c:
+            c.execute(f"SELECT {_COLUMNS} FROM trail_entries ORDER BY idx")
+            return [self._entry(r, opened=False) for r in c.fetchall()]
 
     # -- verifying --------------------------------------------------------------------------------
 
@@ -234,12 +261,12 @@ class TrailView(View):
                             "(inserted into the log, or removed from the store)")
 
         # The trail view (what the audit-trail answer shows) against the log.
-        for row in self.all_entries():
+        for row in self.stored_rows():
             logged = by_event.get(row["event_id"])
             mine = entry_bytes(service=row["service"], event_id=row["event_id"], type=row["type"],
-                               subject=row["subject"], time=row["at"], data=row["data"], seal=self.seal)
+                               subject=row["subject"], time=row["at"], data=row["data"])
             if logged is None or logged[0] != row["index"] or logged[1] != mine or \
-                    row["actor"] != str(row["data"].get("actor") or "") or \
+                    row["actor"] != row["data"].get("actor", "") or \
                     row["reason"] != str(row["data"].get("reason") or ""):
                 problem(row["index"], row["event_id"], "the audit trail's row differs from the log entry")
 
@@ -283,3 +310,28 @@ def _all_messages(feed: Feed) -> Iterable[Message]:
             if batch.last_position is None or batch.last_position == after:
                 break
             after = batch.last_position
+
+
+def file_summary(application_id: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """One line of the assessor's sample list: who, which scheme, how it ended, what it holds."""
+    summary: dict[str, Any] = {"application_id": application_id, "applicant": None, "scheme": None,
+                               "submitted_at": None, "outcomes": [], "state": "in evaluation",
+                               "certificates": [], "audits": 0, "appeals": 0, "entries": len(entries),
+                               "last_recorded_at": entries[-1]["at"] if entries else None}
+    for entry in entries:
+        kind, data = entry["type"], entry["data"]
+        if kind == APPLICATION_SUBMITTED:
+            summary.update(applicant=data.get("applicant"), scheme=data.get("scheme"), submitted_at=entry["at"])
+        elif kind == AUDIT_PLANNED:
+            summary["audits"] += 1
+        elif kind == APPEAL_LODGED:
+            summary["appeals"] += 1
+        elif kind == DECISION_RECORDED:
+            summary["outcomes"].append(data.get("outcome"))
+            summary["state"] = "decided"
+        elif kind == APPLICATION_WITHDRAWN:
+            summary["outcomes"].append("application withdrawn")
+            summary["state"] = "withdrawn"
+        elif kind == CERTIFICATE_ISSUED and data.get("number") not in summary["certificates"]:
+            summary["certificates"].append(data.get("number"))
+    return summary

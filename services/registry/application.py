@@ -42,8 +42,8 @@ class Registry(ServiceApplication):
     name = "registry"
     published = (Scheme, Certificate)
 
-    def __init__(self, env: dict[str, str] | None = None, clock=None) -> None:
-        super().__init__(env, clock)
+    def __init__(self, env: dict[str, str] | None = None, clock=None, vault=None) -> None:
+        super().__init__(env, clock, vault)
         self.catalogue = load_catalogue()
 
     # -- scheme catalogue ---------------------------------------------------------------------

@@ -67,8 +67,8 @@ def test_a_rebuild_from_the_topics_gives_the_same_views(kafka_api, kafka_hallmar
     kafka_hallmark.settle()
 
     def content():
-        trail = sorted((e["event_id"], e["hash"]) for e in kafka_hallmark.trail.all_entries())
-        return trail, kafka_hallmark.certificates.snapshot()
+        trail = [(e["index"], e["event_id"]) for e in kafka_hallmark.trail.all_entries()]
+        return trail, kafka_hallmark.certificates.snapshot(), kafka_hallmark.trail.log.entries()
 
     before = content()
     counts = rebuild(kafka_hallmark, "all", out=io.StringIO())
@@ -90,3 +90,55 @@ def test_a_component_alone_rebuilds_only_the_views_it_holds(settings, kafka_boot
             rebuild(registry_only, "trail", out=io.StringIO())
     finally:
         registry_only.close()
+
+
+def test_checkpoints_go_to_their_topic_names_go_sealed_and_a_lost_log_is_found_from_the_topic(
+        kafka_api, kafka_hallmark, settings):
+    """Over Kafka the checkpoint topic keeps every checkpoint the log signs (for partners and
+    witnesses); records carry names sealed; and the topic alone reveals a projections database that
+    lost its log, when the journal is gone too."""
+    from shared.evidence.checkpoint import open_checkpoint
+    from shared.kafka import CheckpointTopic, topic_for
+
+    File(kafka_api).granted()
+    kafka_hallmark.settle()
+    log = kafka_hallmark.trail.log
+    topic = CheckpointTopic(settings.kafka_bootstrap, kafka_hallmark.kafka_io, settings.kafka_prefix)
+    notes = topic.notes()
+    assert notes and notes == [c.note for c in log.checkpoints()]
+    assert open_checkpoint(notes[-1], log.key.vkey, log.origin).size == log.size()
+
+    raw = kafka_hallmark.kafka_io.run(_all_values(settings.kafka_bootstrap, topic_for("audits", settings.kafka_prefix)))
+    assert raw and not any(b"Luc Lead" in value for value in raw)
+    assert any(b'"sealed"' in value for value in raw)
+
+    kafka_hallmark.close()
+    if settings.store == "sqlite":
+        (settings.data_dir / "projections.db").unlink()
+    else:
+        import psycopg
+
+        with psycopg.connect(settings.pg_conninfo, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{settings.pg_schema_prefix}projections" CASCADE')
+    settings.checkpoint_journal.unlink()
+    with pytest.raises(Exception, match="hallmark trail recover"):
+        bootstrap(settings)
+
+
+async def _all_values(bootstrap_servers: str, topic: str) -> list[bytes]:
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    partition = TopicPartition(topic, 0)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    try:
+        consumer.assign([partition])
+        end = (await consumer.end_offsets([partition]))[partition]
+        consumer.seek(partition, 0)
+        values: list[bytes] = []
+        while await consumer.position(partition) < end:
+            batch = await consumer.getmany(partition, timeout_ms=1000)
+            values += [r.value for r in batch.get(partition, [])]
+        return values
+    finally:
+        await consumer.stop()

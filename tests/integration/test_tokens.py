@@ -84,8 +84,12 @@ def idp_key() -> SigningKey:
 
 
 def _production_app(tmp_path: Path, jwks_url: str) -> Iterator[TestClient]:
+    from shared.evidence.checkpoint import generate_key
+
+    key_file = tmp_path / "trail-signing.skey"  # production mounts it from a secret
+    key_file.write_text(generate_key("hallmark/local").skey)
     settings = Settings(data_dir=tmp_path / "data", store="sqlite", environment="production", jwt_public_keys="",
-                        jwt_jwks_url=jwks_url, jwt_issuer=ISSUER, jwt_audience=AUDIENCE)
+                        jwt_jwks_url=jwks_url, jwt_issuer=ISSUER, jwt_audience=AUDIENCE, trail_key_path=str(key_file))
     system = bootstrap(settings)
     try:
         with TestClient(create_app(system, run_pump=False), raise_server_exceptions=False) as client:
