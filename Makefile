@@ -84,8 +84,8 @@ token: venv ## print an admin token for the local default (make token SUB=alice 
 rebuild: venv ## drop and rebuild the projections from the event stores (stop the server first)
 	$(BIN)/hallmark rebuild
 
-verify: venv ## recompute the audit trail's hash chains from the event stores
-	$(BIN)/hallmark verify
+verify: venv ## recompute the transparency log from the event stores and check every signed checkpoint
+	$(BIN)/hallmark trail verify
 
 clean: ## remove the virtualenv and local data
 	rm -rf $(VENV) .venv-deploy-check data .pytest_cache

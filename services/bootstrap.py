@@ -185,7 +185,8 @@ def open_views(settings: Settings) -> ViewDatabase:
 def open_vault(settings: Settings) -> PeopleVault:
     """The persons' keys, shared by this instance's services (ADR 0011)."""
     if settings.store == "postgres":
-        return PeopleVault(PostgresViews(settings.pg_conninfo, settings.pg_schema_prefix + "people", pool_size=2))
+        return PeopleVault(PostgresViews(settings.conninfo(settings.people_dbname or settings.pg_dbname),
+                                         settings.pg_schema_prefix + "people", pool_size=2))
     return PeopleVault(SQLiteViews(str(settings.data_dir / "people.db")))
 
 
@@ -223,7 +224,7 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None, comp
     # serve the audit trail.
     wanted_views = ({"certificates"} if "registry" in run else set()) | ({"trail"} if "projections" in run else set())
     if settings.store == "postgres":
-        names = [n for n in APPLICATIONS if n in run] + (["projections"] if wanted_views else []) + ["people"]
+        names = [n for n in APPLICATIONS if n in run] + (["projections"] if wanted_views else [])
         _ensure_postgres_schemas(settings, names)
     hallmark.vault = open_vault(settings)
 

@@ -137,6 +137,22 @@ def _verify(args: argparse.Namespace) -> int:
 def _trail(args: argparse.Namespace) -> int:
     if args.action == "verify":
         return _verify(args)
+    if args.action == "witness":
+        import httpx
+
+        from services.witness import WitnessState, witness_round
+
+        token = os.environ.get("HALLMARK_TOKEN")
+        try:
+            with httpx.Client(base_url=args.url, timeout=30) as client:
+                result = witness_round(client, WitnessState(Path(args.state)),
+                                       {"Authorization": f"Bearer {token}"} if token else {})
+        except httpx.HTTPError as error:
+            print(f"hallmark trail witness: cannot reach {args.url} ({error}); pass --url", file=sys.stderr)
+            return 2
+        for line in result.said:
+            print(("" if result.ok else "ALERT: ") + line)
+        return 0 if result.ok else 1
     if args.action == "keygen":
         from shared.evidence.checkpoint import generate_key
 
@@ -308,14 +324,19 @@ def main(argv: list[str] | None = None) -> int:
     verify.set_defaults(func=_verify)
 
     trail = sub.add_parser("trail", help="the audit trail's transparency log: verify, recover, keygen")
-    trail.add_argument("action", choices=["verify", "recover", "keygen"],
+    trail.add_argument("action", choices=["verify", "recover", "keygen", "witness"],
                        help="verify: recompute the log from the live event stores and check every checkpoint; "
                             "recover: start a new log, cross-signed by the last checkpoint, after the projections "
-                            "database was lost; keygen: print a new checkpoint signing key (for a secret)")
+                            "database was lost; keygen: print a new checkpoint signing key (for a secret); witness: "
+                            "keep the log's checkpoints and check that each extends the last (HALLMARK_TOKEN: an "
+                            "assessor's token, for the consistency proofs)")
     trail.add_argument("--reason", help="recover: why (recorded in the new log)")
     trail.add_argument("--as", dest="person", default=os.environ.get("USER") or "operator", help="recover: who")
     trail.add_argument("--instance", default=os.environ.get("HALLMARK_INSTANCE", "local"), help="keygen: the name")
     trail.add_argument("--distributed", action="store_true", help="the instance 'make up' runs")
+    trail.add_argument("--url", default=os.environ.get("HALLMARK_URL") or f"http://127.0.0.1:{os.environ.get('PORT') or 8000}",
+                       help="witness: the Hallmark whose log to watch (its projections service in distributed mode)")
+    trail.add_argument("--state", default="hallmark-witness.jsonl", help="witness: where it keeps what it saw")
     trail.set_defaults(func=_trail)
 
     evidence = sub.add_parser("evidence", help="evidence packs: export a file or a period as a zip; verify one offline")

@@ -87,6 +87,9 @@ class Settings:
     instance: str = field(default_factory=lambda: os.environ.get("HALLMARK_INSTANCE", "local"))
     trail_key_path: str = field(default_factory=lambda: os.environ.get("HALLMARK_TRAIL_SIGNING_KEY_FILE", ""))
     checkpoint_journal_path: str = field(default_factory=lambda: os.environ.get("HALLMARK_CHECKPOINT_JOURNAL", ""))
+    # The persons' keys (ADR 0011): one database every service of the instance reaches (distributed
+    # mode with a database per service: name it here); default the instance's database.
+    people_dbname: str = field(default_factory=lambda: os.environ.get("HALLMARK_PEOPLE_DBNAME", ""))
     checkpoint_seconds: float = field(
         default_factory=lambda: float(os.environ.get("HALLMARK_CHECKPOINT_SECONDS", "1")))
 
@@ -104,10 +107,10 @@ class Settings:
 
     @property
     def pg_conninfo(self) -> str:
-        return (
-            f"host={self.pg_host} port={self.pg_port} dbname={self.pg_dbname} "
-            f"user={self.pg_user} password={self.pg_password}"
-        )
+        return self.conninfo(self.pg_dbname)
+
+    def conninfo(self, dbname: str) -> str:
+        return f"host={self.pg_host} port={self.pg_port} dbname={dbname} user={self.pg_user} password={self.pg_password}"
 
     def store_env(self, service: str) -> dict[str, str]:
         """The eventsourcing environment of one service's own store.

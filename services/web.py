@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import os
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import AsyncIterator
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp
 
 from services.applications.api import router as applications_router
@@ -28,6 +29,7 @@ from shared.http.auth import authenticate
 
 log = logging.getLogger("hallmark.http")
 
+STYLESHEET = (Path(__file__).parent / "static" / "hallmark.css").read_bytes()
 MAX_LAG_FOR_READY = 10_000  # notifications a consumer may have still to read; HALLMARK_MAX_LAG_FOR_READY
 READYZ_DETAIL_ROLES = ("admin", "assessor")
 
@@ -101,6 +103,11 @@ def create_app(hallmark: Hallmark, *, run_pump: bool = True) -> FastAPI:
         app.include_router(operations_router(hallmark.pump))
     if hallmark.vault is not None and hallmark.trail is not None:  # with the trail (projections, or embedded)
         app.include_router(people_router(hallmark.vault))
+
+    @app.get("/public/assets/hallmark.css", include_in_schema=False)
+    def stylesheet() -> Response:
+        """The public pages' one stylesheet, from this server (CSP style-src 'self')."""
+        return Response(STYLESHEET, media_type="text/css; charset=utf-8")
 
     @app.get("/openapi/{service}.json", include_in_schema=False)
     def service_openapi(service: str) -> JSONResponse:

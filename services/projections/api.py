@@ -5,13 +5,14 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Annotated, Callable, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from services.projections.certificates import CertificateView, attention, public_view, validity_on
 from services.projections.evidence import make_pack, select
 from services.projections.impartiality import impartiality
 from services.projections.log import b64
 from services.projections.trail import TrailView
+from services.projections.transparency import transparency_page
 from shared.errors import InvalidCommand, NotFound
 from shared.evidence.entry import decode_entry
 from shared.http.auth import STAFF, Actor, require
@@ -233,6 +234,23 @@ def trail_router(view: TrailView, verify: Callable[[], dict], zone: tzinfo) -> A
     def checkpoint() -> PlainTextResponse:
         """The latest checkpoint: a C2SP tlog-checkpoint in a C2SP signed note, byte for byte as signed."""
         return PlainTextResponse(log.latest().note, media_type="text/plain; charset=utf-8")
+
+    @api.get("/v1/trail/checkpoints")
+    def checkpoints(
+        from_size: Annotated[int, Query(ge=0, le=MAX_INDEX, description="the first size wanted")] = 0,
+        limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = PAGE_DEFAULT,
+    ) -> dict:
+        """Every checkpoint the log signed, oldest first, from a tree size on: what a witness keeps."""
+        signed = [c for c in log.checkpoints() if c.size >= from_size]
+        page = signed[:limit]
+        return {"origin": log.origin,
+                "checkpoints": [{"size": c.size, "root": b64(c.root), "signed_at": c.signed_at, "note": c.note}
+                                for c in page],
+                "next_from_size": signed[limit].size if len(signed) > limit else None}
+
+    @api.get("/public/transparency", response_class=HTMLResponse, include_in_schema=False)
+    def transparency() -> HTMLResponse:
+        return HTMLResponse(transparency_page(log))
 
     @api.get("/v1/trail/public-key")
     def public_key() -> dict:

@@ -136,7 +136,7 @@ def test_status_token_and_demo_against_hallmark_up(distributed):
                           timeout=180)
     assert demo.returncode == 0, demo.stdout + demo.stderr
     assert "public lookup now shows suspended" in demo.stdout
-    assert "trail hash chains recomputed from the event stores: intact" in demo.stdout
+    assert "signed checkpoints checked: intact" in demo.stdout
 
     # The supervisor restarts a process that dies, and says so.
     old = d.kill("projections")

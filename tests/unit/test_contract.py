@@ -187,16 +187,29 @@ def _resolve(ref: str) -> dict:
     return node
 
 
+CHECKPOINTS = "checkpoints"  # the transparency log's channel; every other channel is a service's events
+
+
 def test_asyncapi_lists_every_event_type_and_only_those():
     messages = ASYNCAPI["components"]["messages"]
-    assert set(messages) == set(contract.EVENT_TYPES)
-    in_channels = {t for channel in ASYNCAPI["channels"].values() for t in channel["messages"]}
+    assert set(messages) == set(contract.EVENT_TYPES) | {"TrailCheckpoint"}
+    in_channels = {t for name, channel in ASYNCAPI["channels"].items() if name != CHECKPOINTS
+                   for t in channel["messages"]}
     assert in_channels == set(contract.EVENT_TYPES)
 
 
+def test_asyncapi_names_the_checkpoint_topic_the_log_publishes_on():
+    channel = ASYNCAPI["channels"][CHECKPOINTS]
+    assert channel["address"] == channel["bindings"]["kafka"]["topic"] == kafka.checkpoint_topic()
+    assert channel["messages"] == {"TrailCheckpoint": {"$ref": "#/components/messages/TrailCheckpoint"}}
+    assert ASYNCAPI["operations"]["projections.publishCheckpoints"]["channel"] == {"$ref": f"#/channels/{CHECKPOINTS}"}
+
+
 def test_asyncapi_has_one_channel_per_service_topic():
-    assert set(ASYNCAPI["channels"]) == set(contract.SERVICES)
+    assert set(ASYNCAPI["channels"]) == set(contract.SERVICES) | {CHECKPOINTS}
     for service, channel in ASYNCAPI["channels"].items():
+        if service == CHECKPOINTS:
+            continue
         assert channel["address"] == channel["bindings"]["kafka"]["topic"] == contract.topic_for(service)
         assert set(channel["messages"]) == set(contract.types_of(service))
         for type_, ref in channel["messages"].items():
@@ -232,7 +245,8 @@ def test_asyncapi_headers_are_the_codes_headers_and_the_key_is_the_aggregate_id(
 
 
 def test_asyncapi_each_service_sends_on_its_own_channel():
-    sends = {name: op for name, op in ASYNCAPI["operations"].items() if op["action"] == "send"}
+    sends = {name: op for name, op in ASYNCAPI["operations"].items()
+             if op["action"] == "send" and name != "projections.publishCheckpoints"}
     assert {op["channel"]["$ref"] for op in sends.values()} == {f"#/channels/{s}" for s in contract.SERVICES}
     assert sorted(sends) == sorted(f"{s}.publish" for s in contract.SERVICES)
 
