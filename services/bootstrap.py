@@ -262,6 +262,7 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None, comp
         if "trail" in wanted_views:
             log = open_log(settings, hallmark.views, io)
             hallmark.trail = TrailView(hallmark.views, log, hallmark.vault)
+            log.signs = not web
             if not web:
                 try:
                     log.open()

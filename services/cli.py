@@ -94,7 +94,8 @@ def _distributed_settings(component: str) -> Settings:
     plan = Plan.load(state_dir)
     if plan is None:
         raise ConfigurationError(f"no distributed instance in {state_dir}; start one with 'make up'")
-    os.environ.update({k: v for k, v in plan.child_env(component).items() if k.startswith(("HALLMARK_", "KAFKA_"))})
+    os.environ.update({k: v for k, v in plan.child_env(component).items()
+                       if k.startswith(("HALLMARK_", "KAFKA_")) or k.endswith("_POSTGRES_DBNAME")})
     return Settings()
 
 
@@ -320,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
 
     verify = sub.add_parser("verify", help="the same as 'hallmark trail verify'")
     verify.add_argument("--distributed", action="store_true",
-                        help="verify the trail of the instance 'make up' runs against its Kafka topics")
+                        help="verify the transparency log of the instance 'make up' runs against its five stores")
     verify.set_defaults(func=_verify)
 
     trail = sub.add_parser("trail", help="the audit trail's transparency log: verify, recover, keygen")

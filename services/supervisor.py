@@ -95,6 +95,11 @@ class Plan:
             "HALLMARK_COMPONENT": component,
             "HALLMARK_STORE": "postgres",
             "HALLMARK_PG_DBNAME": self.database(component),
+            # One people vault for the instance (ADR 0011), and the projections read every store for
+            # 'trail verify' (eventsourcing's per-application overrides).
+            "HALLMARK_PEOPLE_DBNAME": self.database("people"),
+            **({f"{name.upper()}_POSTGRES_DBNAME": self.database(name) for name in COMPONENTS if name != "projections"}
+               if component == "projections" else {}),
             "HALLMARK_DATA": self.data_dir,
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
             "PORT": str(port_of(component, self.base_port)),
@@ -312,7 +317,8 @@ def _kafka(action: str, folder: str | None, port: int | None = None) -> subproce
 
 
 def ensure_databases(plan: Plan) -> list[str]:
-    """Create the components' databases that do not exist yet (the hallmark role has CREATEDB)."""
+    """Create the components' databases (and the people vault's) that do not exist yet (the hallmark
+    role has CREATEDB)."""
     import psycopg
     from psycopg import errors, sql
 
@@ -322,7 +328,7 @@ def ensure_databases(plan: Plan) -> list[str]:
     created = []
     try:
         with psycopg.connect(settings.pg_conninfo, autocommit=True, connect_timeout=5) as conn:
-            for component in COMPONENTS:
+            for component in (*COMPONENTS, "people"):
                 name = plan.database(component)
                 if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
                     continue
@@ -346,7 +352,7 @@ def drop_databases(db_prefix: str) -> None:
     from services.settings import Settings
 
     with psycopg.connect(Settings().pg_conninfo, autocommit=True, connect_timeout=5) as conn:
-        for component in COMPONENTS:
+        for component in (*COMPONENTS, "people"):
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
                 sql.Identifier(f"{db_prefix}{component}")))
 

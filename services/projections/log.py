@@ -95,6 +95,7 @@ class TransparencyLog:
         self._tree = MerkleTree()
         self._tree_epoch = 0
         self.alarm: str | None = None  # set when the stored log stopped extending what was signed
+        self.signs = True  # False in a web process (HALLMARK_ROLE=web): only the worker signs
         with db.transaction() as c:
             c.execute("CREATE TABLE IF NOT EXISTS log_epochs (epoch INTEGER PRIMARY KEY, origin TEXT NOT NULL,"
                       " started_at TEXT NOT NULL, previous_checkpoint TEXT, actor TEXT, reason TEXT)")
@@ -291,6 +292,8 @@ class TransparencyLog:
     def checkpoint(self) -> SignedCheckpoint | None:
         """Sign the tree as it stands if it grew since the last checkpoint; never a tree that does not
         extend the last one (ADR 0010: consistency is proved before signing)."""
+        if not self.signs:
+            return None
         with self._lock:
             tree = self.tree()
             with self.db.transaction() as c:

@@ -105,8 +105,7 @@ def test_hard_kill_mid_flow_then_restart_applies_everything_once(server):
         assert wait_for(lambda: trail_types(app_id), timeout=10) == ["Application.Submitted"]  # noqa: B023
     report = assessor.get("/v1/trail/verify").json()
     assert report["ok"], report
-    assert all(s["behind"] == 0 and s["events_in_store"] == s["entries_in_trail"]
-               for s in report["services"].values()), report
+    assert all(s["events_in_store"] == s["entries_in_log"] for s in report["services"].values()), report
 
 
 def test_start_banner_and_ctrl_c(server):
