@@ -23,7 +23,7 @@ from shared.contract.types import (
     DECISION_RECORDED,
 )
 from shared.evidence.checkpoint import CheckpointError, NoteError, open_checkpoint
-from shared.evidence.entry import Seal, entry_bytes, message_entry
+from shared.evidence.entry import Seal, entry_bytes, message_entry, recorded_at
 from shared.evidence.merkle import leaf_hash, root
 from shared.messages import Message, canonical_json
 from shared.views import Cursor, View, ViewDatabase
@@ -56,7 +56,7 @@ def _json(text: str) -> Any:
 class TrailView(View):
     name = "trail"
     tables = ("trail_entries", "trail_links", "trail_heads")  # trail_heads: the hash chains of version 1
-    version = 3
+    version = 4
 
     def __init__(self, db: ViewDatabase, log: TransparencyLog, vault: Any = None) -> None:
         self.log = log
@@ -84,7 +84,7 @@ class TrailView(View):
         c.execute(
             "INSERT INTO trail_entries (idx, event_id, at, service, position, type, actor, reason, subject,"
             " application_id, certificate_number, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (index, message.id, message.time.isoformat(), message.source, message.position, message.type,
+            (index, message.id, recorded_at(message.time), message.source, message.position, message.type,
              canonical_json(sealed.get("actor", "")), message.reason, message.subject, application_id, number,
              canonical_json(sealed)),
         )
