@@ -37,8 +37,9 @@ ROLES = (
     "registry_officer",
     "assessor",
     "admin",
+    "partner",  # a partner organisation's client (tokens from POST /v1/oauth/token), never staff
 )
-STAFF = tuple(r for r in ROLES if r != "applicant")
+STAFF = tuple(r for r in ROLES if r not in ("applicant", "partner"))
 
 DEFAULT_MAX_LIFETIME_SECONDS = 24 * 3600
 LOCAL_HINT = "get a local token with 'hallmark token'"
