@@ -17,6 +17,7 @@ from services.applications.api import router as applications_router
 from services.audits.api import router as audits_router
 from services.bootstrap import Hallmark
 from services.decisions.api import router as decisions_router
+from services.directory import directory_router
 from services.operations import people_router
 from services.operations import router as operations_router
 from services.projections.api import certificates_router, trail_router
@@ -94,6 +95,7 @@ def create_app(hallmark: Hallmark, *, run_pump: bool = True) -> FastAPI:
     if hallmark.registry is not None and hallmark.certificates is not None:
         services["registry"] = [registry_router(hallmark.registry),
                                 certificates_router(hallmark.certificates, hallmark.clock.today)]
+        services["registry"].append(directory_router(hallmark.certificates, hallmark.clock.today))  # pages, ADR 0012
     if hallmark.trail is not None:
         services["projections"] = [trail_router(hallmark.trail, hallmark.verify_trail, hallmark.clock.zone)]
     for routers in services.values():
