@@ -9,9 +9,18 @@ import secrets
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import jwt
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    load_pem_private_key,
+    load_pem_public_key,
+)
 
 from shared.evidence.checkpoint import NoteError, SigningKey, generate_key, load_key
 from shared.http.auth import DEFAULT_MAX_LIFETIME_SECONDS, AuthConfig
@@ -37,6 +46,21 @@ def _create_once(path: Path, make: Callable[[], str]) -> None:
         pass
     finally:
         staging.unlink()
+
+
+def _ed25519(path: Path, setting: str, *, private: bool) -> Any:
+    """An Ed25519 private key (PKCS#8) or public key (SubjectPublicKeyInfo) from a PEM file."""
+    if not path.exists():
+        raise ConfigurationError(f"{setting} names {path}, which does not exist")
+    kind = "private" if private else "public"
+    try:
+        pem = path.read_bytes()
+        key = load_pem_private_key(pem, password=None) if private else load_pem_public_key(pem)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as error:
+        raise ConfigurationError(f"{setting}: {path} is not an unencrypted {kind} key in PEM ({error})") from None
+    if not isinstance(key, Ed25519PrivateKey if private else Ed25519PublicKey):
+        raise ConfigurationError(f"{setting}: {path} holds a {type(key).__name__}; give an Ed25519 {kind} key")
+    return key
 
 
 def _positive_hours(name: str, default: float) -> float:
@@ -92,6 +116,10 @@ class Settings:
     people_dbname: str = field(default_factory=lambda: os.environ.get("HALLMARK_PEOPLE_DBNAME", ""))
     checkpoint_seconds: float = field(
         default_factory=lambda: float(os.environ.get("HALLMARK_CHECKPOINT_SECONDS", "1")))
+    # Signed answers of the public lookup (ADR 0013): the Ed25519 key (PEM), and earlier keys' public PEM files.
+    answer_key_path: str = field(default_factory=lambda: os.environ.get("HALLMARK_ANSWER_SIGNING_KEY_FILE", ""))
+    answer_previous_keys: str = field(default_factory=lambda: os.environ.get("HALLMARK_ANSWER_PREVIOUS_KEYS", ""))
+
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{0,62}", self.instance):
@@ -204,6 +232,30 @@ class Settings:
         except NoteError as error:
             raise ConfigurationError(f"{path} is not a signer key ({error})") from None
         return key
+
+    def answer_signing_keys(self) -> tuple[Ed25519PrivateKey, list[Ed25519PublicKey]]:
+        """The Ed25519 key that signs the public lookup's answers (ADR 0013), a PKCS#8 PEM file: a mounted
+        secret in production (HALLMARK_ANSWER_SIGNING_KEY_FILE), generated in the data folder on the
+        embedded default's first start. With it, the public keys (PEM files) of the keys it replaced,
+        HALLMARK_ANSWER_PREVIOUS_KEYS, still published so that the answers they signed verify."""
+        if self.answer_key_path:
+            path = Path(self.answer_key_path)
+            if not path.exists():
+                raise ConfigurationError(
+                    f"HALLMARK_ANSWER_SIGNING_KEY_FILE names {path}, which does not exist; create one with "
+                    "'openssl genpkey -algorithm ed25519' and mount it as a secret")
+        elif self.environment == "production":
+            raise ConfigurationError(
+                "HALLMARK_ENV=production signs the public lookup's answers with a key kept as a secret: set "
+                "HALLMARK_ANSWER_SIGNING_KEY_FILE (an Ed25519 key in PEM: 'openssl genpkey -algorithm ed25519')")
+        else:
+            path = self.data_dir / "answer-signing.pem"
+            _create_once(path, lambda: Ed25519PrivateKey.generate().private_bytes(
+                Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode().strip())
+        key = _ed25519(path, "HALLMARK_ANSWER_SIGNING_KEY_FILE", private=True)
+        previous = [_ed25519(Path(name), "HALLMARK_ANSWER_PREVIOUS_KEYS", private=False)
+                    for name in filter(None, (n.strip() for n in self.answer_previous_keys.split(",")))]
+        return key, previous
 
     @property
     def secret_file(self) -> Path:

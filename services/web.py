@@ -21,6 +21,7 @@ from services.directory import directory_router
 from services.operations import people_router
 from services.operations import router as operations_router
 from services.projections.api import certificates_router, trail_router
+from services.projections.signing import AnswerSigner
 from services.registry.api import router as registry_router
 from shared.consistency import ConsistencyMiddleware
 from shared.errors import DomainError
@@ -93,8 +94,11 @@ def create_app(hallmark: Hallmark, *, run_pump: bool = True) -> FastAPI:
     if hallmark.decisions is not None:
         services["decisions"] = [decisions_router(hallmark.decisions)]
     if hallmark.registry is not None and hallmark.certificates is not None:
+        settings = hallmark.settings  # the public lookup signs its answers on request (ADR 0013)
+        signer = AnswerSigner(*settings.answer_signing_keys(), issuer=f"hallmark/{settings.instance}",
+                              now=hallmark.clock.now)
         services["registry"] = [registry_router(hallmark.registry),
-                                certificates_router(hallmark.certificates, hallmark.clock.today)]
+                                certificates_router(hallmark.certificates, hallmark.clock.today, signer)]
         services["registry"].append(directory_router(hallmark.certificates, hallmark.clock.today))  # pages, ADR 0012
     if hallmark.trail is not None:
         services["projections"] = [trail_router(hallmark.trail, hallmark.verify_trail, hallmark.clock.zone)]

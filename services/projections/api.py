@@ -2,15 +2,18 @@
 
 
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Annotated, Callable, Literal
+from typing import Annotated, Any, Callable, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+from pydantic import Field, model_validator
 
 from services.projections.certificates import CertificateView, attention, public_view, validity_on
 from services.projections.evidence import make_pack, select
 from services.projections.impartiality import impartiality
 from services.projections.log import b64
+from services.projections.signing import MEDIA_TYPE as JWT
+from services.projections.signing import AnswerSigner, wants_jwt
 from services.projections.trail import TrailView
 from services.projections.transparency import transparency_page
 from shared.errors import InvalidCommand, NotFound
@@ -22,22 +25,58 @@ from shared.http.fields import (
     TRAIL_PAGE_DEFAULT,
     TRAIL_PAGE_MAX,
     CursorParam,
+    Identifier,
     IdParam,
     LabelParam,
     PathId,
     SearchParam,
+    Strict,
+    at_most,
     decode_cursor,
     encode_cursor,
 )
+from shared.http.problems import PROBLEM_BASE
 
 Status = Literal["active", "suspended", "withdrawn", "expired", "terminated", "superseded"]
 CERTIFICATES = "after"  # the cursor kind of both certificate listings, which page in number order
 TRAIL = "trail"
 MAX_PERIOD_DAYS = 3660
 MAX_INDEX = 2**62  # a log index or size fits a BIGINT
+MAX_VERIFIED = 100  # certificates per bulk verification, as IAF CertSearch's bulk search
+
+# What a bulk verification answers of each certificate found: the public view's essentials (R9).
+VERIFIED_FIELDS = ("number", "revision", "quick_code", "status", "status_since", "valid_from", "valid_until",
+                   "scope", "products", "mark", "scheme", "holder", "production_unit")
+SIGNED_ANSWER: dict[int | str, dict[str, Any]] = {200: {
+    "description": "The answer; with Accept: application/jwt or format=jwt, a compact JWS over it (EdDSA, "
+                   "keys at /.well-known/jwks.json; ADR 0013)",
+    "content": {JWT: {"schema": {"type": "string"}}},
+}}
+
+FormatParam = Annotated[
+    Literal["json", "jwt"] | None,
+    Query(alias="format", description="jwt: the answer signed, as with Accept: application/jwt"),
+]
+QuickCode = Annotated[str, Field(pattern=r"^[0-9]{8}$", description="the 8-digit quick code of delivery notes")]
 
 
-def certificates_router(view: CertificateView, today: Callable[[], date]) -> APIRouter:
+class VerificationItem(Strict):
+    number: Identifier | None = None
+    quick_code: QuickCode | None = None
+    on: date | None = Field(None, description="Was it valid on this date? Default: today in the body's calendar")
+
+    @model_validator(mode="after")
+    def exactly_one(self) -> "VerificationItem":
+        if (self.number is None) == (self.quick_code is None):
+            raise ValueError("give exactly one of number and quick_code")
+        return self
+
+
+class Verification(Strict):
+    items: Annotated[list[VerificationItem], at_most(MAX_VERIFIED, at_least=1)]
+
+
+def certificates_router(view: CertificateView, today: Callable[[], date], signer: AnswerSigner) -> APIRouter:
     api = APIRouter(tags=["certificates"])
 
     @api.get("/v1/certificates")
@@ -64,21 +103,65 @@ def certificates_router(view: CertificateView, today: Callable[[], date]) -> API
             raise NotFound(f"Certificate {number} does not exist (or is not yet in the directory)")
         return {**doc, "attention": attention(doc)}
 
-    @api.get("/public/v1/certificates/{number}")
+    def not_after_today(on: date, field: str) -> InvalidCommand | None:
+        """R17: validity is answered for past dates and today only."""
+        if on <= today():
+            return None
+        return InvalidCommand(
+            f"on={on} is after today ({today()}, the certification body's date): validity is answered "
+            "for past dates and today only, since a status can still change", field=field)
+
+    def signed(subject: str, lookup_date: date, claim: str, answer: Any) -> Response:
+        token = signer.sign(subject=subject, lookup_date=lookup_date, claim=claim, answer=answer)
+        return Response(token, media_type=JWT, headers={"Vary": "Accept"})
+
+    @api.get("/public/v1/certificates/{number}", response_model=None, responses=SIGNED_ANSWER)
     def public_certificate(
-        number: PathId, on: Annotated[date | None, Query(description="Was it valid on this date?")] = None
-    ) -> dict:
+        number: PathId, request: Request, response: Response,
+        on: Annotated[date | None, Query(description="Was it valid on this date?")] = None,
+        answer_format: FormatParam = None,
+    ) -> dict | Response:
+        """The public view of a certificate (R9), and whether it was valid on a date; signed on request."""
         doc = view.get(number.strip().upper())
         if doc is None:
             raise NotFound(f"No certificate has number or quick code {number}")
         result = public_view(doc)
         if on is not None:
-            if on > today():
-                raise InvalidCommand(
-                    f"on={on} is after today ({today()}, the certification body's date): validity is answered "
-                    "for past dates and today only, since a status can still change", field="on")
+            if refused := not_after_today(on, "on"):
+                raise refused
             result["valid_on"] = validity_on(doc, on)
+        if wants_jwt(request.headers.get("accept"), answer_format):
+            return signed(doc["number"], on or today(), "certificate", result)
+        response.headers["Vary"] = "Accept"  # a cache must not hand this JSON to who asked for the signed answer
         return result
+
+    @api.post("/public/v1/verify", response_model=None, responses=SIGNED_ANSWER)
+    def verify(body: Verification, request: Request, answer_format: FormatParam = None) -> dict | Response:
+        """Up to 100 certificates at once, each answered in the order asked: an unknown number is
+        ``found: false``, a date after today an error of that item alone (R17); nothing is recorded."""
+        asked_on = today()  # one calendar day for the whole batch, even across midnight
+        results = [verified(item, asked_on) for item in body.items]
+        if wants_jwt(request.headers.get("accept"), answer_format):
+            return signed("bulk", asked_on, "results", results)
+        return {"lookup_date": asked_on.isoformat(), "results": results}
+
+    def verified(item: VerificationItem, asked_on: date) -> dict[str, Any]:
+        query = item.model_dump(exclude_none=True, mode="json")
+        wanted = (item.number or item.quick_code or "").upper()
+        doc = view.get(wanted)
+        if doc is not None and wanted not in ({doc["number"]} if item.number else {doc["quick_code"]}):
+            doc = None  # a number that is another certificate's quick code, or the other way round
+        if doc is None:
+            return {"query": query, "found": False, "valid": False}
+        public = public_view(doc)
+        answer = {"query": query, "found": True, **{k: public[k] for k in VERIFIED_FIELDS}}  # R9
+        on = item.on or asked_on
+        if refused := not_after_today(on, "on"):
+            problem = {"type": PROBLEM_BASE + refused.slug, "title": refused.title, "status": refused.status,
+                       "detail": refused.detail, **refused.extensions}
+            return {**answer, "valid": None, "error": problem}
+        valid_on = validity_on(doc, on)
+        return {**answer, "valid": valid_on["valid"], "valid_on": valid_on}
 
     @api.get("/public/v1/certificates")
     def public_search(
@@ -93,6 +176,12 @@ def certificates_router(view: CertificateView, today: Callable[[], date]) -> API
                                 after=decode_cursor(CERTIFICATES, cursor) if cursor else None)
         return {"items": [public_view(d) for d in items],
                 "next_cursor": encode_cursor(CERTIFICATES, last) if last else None}
+
+    @api.get("/.well-known/jwks.json")
+    def answer_keys() -> dict:
+        """The keys that sign the public lookup's answers (RFC 7517): the current one first, then the
+        previous ones, still listed so that answers they signed verify (ADR 0013)."""
+        return signer.jwks()
 
     return api
 

@@ -84,12 +84,19 @@ def idp_key() -> SigningKey:
 
 
 def _production_app(tmp_path: Path, jwks_url: str) -> Iterator[TestClient]:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
     from shared.evidence.checkpoint import generate_key
 
     key_file = tmp_path / "trail-signing.skey"  # production mounts it from a secret
     key_file.write_text(generate_key("hallmark/local").skey)
+    answer_key = tmp_path / "answer-signing.pem"  # the public lookup's answers (ADR 0013), a secret too
+    answer_key.write_bytes(Ed25519PrivateKey.generate().private_bytes(Encoding.PEM, PrivateFormat.PKCS8,
+                                                                      NoEncryption()))
     settings = Settings(data_dir=tmp_path / "data", store="sqlite", environment="production", jwt_public_keys="",
-                        jwt_jwks_url=jwks_url, jwt_issuer=ISSUER, jwt_audience=AUDIENCE, trail_key_path=str(key_file))
+                        jwt_jwks_url=jwks_url, jwt_issuer=ISSUER, jwt_audience=AUDIENCE, trail_key_path=str(key_file),
+                        answer_key_path=str(answer_key))
     system = bootstrap(settings)
     try:
         with TestClient(create_app(system, run_pump=False), raise_server_exceptions=False) as client:
