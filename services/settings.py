@@ -120,7 +120,6 @@ class Settings:
     answer_key_path: str = field(default_factory=lambda: os.environ.get("HALLMARK_ANSWER_SIGNING_KEY_FILE", ""))
     answer_previous_keys: str = field(default_factory=lambda: os.environ.get("HALLMARK_ANSWER_PREVIOUS_KEYS", ""))
 
-
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{0,62}", self.instance):
             raise ConfigurationError(
