@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.serialization import (
 
 from shared.evidence.checkpoint import NoteError, SigningKey, generate_key, load_key
 from shared.http.auth import DEFAULT_MAX_LIFETIME_SECONDS, AuthConfig
+from shared.http.ratelimit import DEFAULT_MAX_KEYS, RateLimits
 
 
 class ConfigurationError(RuntimeError):
@@ -116,6 +117,11 @@ class Settings:
     people_dbname: str = field(default_factory=lambda: os.environ.get("HALLMARK_PEOPLE_DBNAME", ""))
     checkpoint_seconds: float = field(
         default_factory=lambda: float(os.environ.get("HALLMARK_CHECKPOINT_SECONDS", "1")))
+    # Rate limits (shared/http/ratelimit.py): "<requests>/<window>" or 0 (off); unset: on in production only.
+    public_rate_limit: str = field(default_factory=lambda: os.environ.get("HALLMARK_PUBLIC_RATE_LIMIT", ""))
+    partner_rate_limit: str = field(default_factory=lambda: os.environ.get("HALLMARK_PARTNER_RATE_LIMIT", ""))
+    trusted_proxies: str = field(default_factory=lambda: os.environ.get("HALLMARK_TRUSTED_PROXIES", ""))
+    rate_limit_max_keys: str = field(default_factory=lambda: os.environ.get("HALLMARK_RATE_LIMIT_MAX_KEYS", ""))
     # Signed answers of the public lookup (ADR 0013): the Ed25519 key (PEM), and earlier keys' public PEM files.
     answer_key_path: str = field(default_factory=lambda: os.environ.get("HALLMARK_ANSWER_SIGNING_KEY_FILE", ""))
     answer_previous_keys: str = field(default_factory=lambda: os.environ.get("HALLMARK_ANSWER_PREVIOUS_KEYS", ""))
@@ -255,6 +261,20 @@ class Settings:
         previous = [_ed25519(Path(name), "HALLMARK_ANSWER_PREVIOUS_KEYS", private=False)
                     for name in filter(None, (n.strip() for n in self.answer_previous_keys.split(",")))]
         return key, previous
+
+    def rate_limits(self) -> RateLimits:
+        """The public lookup's limit per client address and the partners' per partner: 120/60s and
+        600/60s in production unless set, off elsewhere (a local server, the tests) unless set."""
+        try:
+            max_keys = int(self.rate_limit_max_keys or DEFAULT_MAX_KEYS)
+        except ValueError:
+            raise ConfigurationError(f"HALLMARK_RATE_LIMIT_MAX_KEYS={self.rate_limit_max_keys!r}: give a number") from None
+        try:
+            return RateLimits.parse(public=self.public_rate_limit, partner=self.partner_rate_limit,
+                                    trusted_proxies=self.trusted_proxies, max_keys=max_keys,
+                                    production=self.environment == "production")
+        except ValueError as error:
+            raise ConfigurationError(str(error)) from None
 
     @property
     def secret_file(self) -> Path:

@@ -25,7 +25,7 @@ from services.projections.signing import AnswerSigner
 from services.registry.api import router as registry_router
 from shared.consistency import ConsistencyMiddleware
 from shared.errors import DomainError
-from shared.http import docs, hygiene, limits, problems
+from shared.http import caching, docs, hygiene, limits, problems, ratelimit
 from shared.http.access import AccessLog
 from shared.http.auth import authenticate
 
@@ -48,12 +48,16 @@ class _HallmarkApp(FastAPI):
     whatever produced it, is logged once and carries the security headers."""
 
     edge_limits: limits.Limits = limits.Limits()
+    rate_limits: ratelimit.RateLimits = ratelimit.RateLimits()  # none unless create_app sets them
 
     def build_middleware_stack(self) -> ASGIApp:
         app = super().build_middleware_stack()
         app = ConsistencyMiddleware(app)
         app = limits.BodyLimitMiddleware(app, self.edge_limits)
+        app = caching.PublicCaching(app)  # inside HeadAsGet: HEAD gets the GET's ETag
         app = hygiene.HeadAsGet(app)
+        # Before a body is read; inside CORS, the security headers and the access line, which a 429 gets too.
+        app = ratelimit.RateLimitMiddleware(app, self.rate_limits, auth=lambda: getattr(self.state, "auth", None))
         app = hygiene.PublicCORS(app)
         app = hygiene.SecurityHeaders(app)
         return AccessLog(app)
@@ -79,6 +83,7 @@ def create_app(hallmark: Hallmark, *, run_pump: bool = True) -> FastAPI:
         redoc_url=None,
     )
     app.edge_limits = limits.Limits.from_env()  # body size and read deadline (shared/http/limits.py)
+    app.rate_limits = hallmark.settings.rate_limits()  # per address and per partner (shared/http/ratelimit.py)
     app.state.auth = hallmark.settings.auth()
     app.state.hallmark = hallmark
     problems.install(app)
@@ -122,7 +127,7 @@ def create_app(hallmark: Hallmark, *, run_pump: bool = True) -> FastAPI:
         routes = [route for router in services[service] for route in router.routes]
         return JSONResponse(get_openapi(title=f"Hallmark {service}", version="1", routes=routes))
 
-    catalogue = {**_problem_catalogue(), **limits.PROBLEM_TYPES, **hygiene.PROBLEM_TYPES}
+    catalogue = {**_problem_catalogue(), **limits.PROBLEM_TYPES, **hygiene.PROBLEM_TYPES, **ratelimit.PROBLEM_TYPES}
 
     @app.get("/problems/{slug}", include_in_schema=False)
     def problem_type(slug: str) -> PlainTextResponse:

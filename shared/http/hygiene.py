@@ -59,7 +59,7 @@ class SecurityHeaders:
                 headers["X-Frame-Options"] = "DENY"
                 html = headers.get("content-type", "").startswith("text/html")
                 headers["Content-Security-Policy"] = HTML_CSP if html else OTHER_CSP
-                if cacheable and message["status"] == 200:
+                if cacheable and message["status"] in (200, 304):  # a 304 stands for its 200
                     headers.setdefault("Cache-Control", PUBLIC_CACHE)
                 else:
                     headers["Cache-Control"] = "no-store"
