@@ -120,6 +120,22 @@ def _rebuild(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seed(args: argparse.Namespace) -> int:
+    from services.bootstrap import bootstrap
+    from services.seed import seed
+
+    settings = Settings()
+    with settings.exclusive("seeding"):
+        hallmark = bootstrap(settings)
+        try:
+            counts = seed(hallmark, args.certificates, batch=args.batch, seed_value=args.seed)
+        finally:
+            hallmark.close()
+    print(f"seeded {args.certificates} certificates ({counts['decisions']} decisions applied by the registry, "
+          f"{counts['messages']} messages applied by the consumers)")
+    return 0
+
+
 def _verify(args: argparse.Namespace) -> int:
     import json
 
@@ -318,6 +334,13 @@ def main(argv: list[str] | None = None) -> int:
     rebuild.add_argument("--distributed", action="store_true",
                          help="rebuild a view of the instance 'make up' runs, from the Kafka topics")
     rebuild.set_defaults(func=_rebuild)
+
+    seeding = sub.add_parser("seed", help="load N made-up certificates with histories through the registry's "
+                                          "decisions and the consumers (stop the server first)")
+    seeding.add_argument("--certificates", type=int, required=True, help="how many certificates")
+    seeding.add_argument("--batch", type=int, default=500, help="decisions per transaction (default 500)")
+    seeding.add_argument("--seed", type=int, default=17, help="random seed: the same seed, the same register")
+    seeding.set_defaults(func=_seed)
 
     verify = sub.add_parser("verify", help="the same as 'hallmark trail verify'")
     verify.add_argument("--distributed", action="store_true",

@@ -7,6 +7,8 @@ suspended and withdrawn certificates too, and answers whether a certificate was 
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from datetime import date
 from typing import Any
 
@@ -87,31 +89,67 @@ def attention(doc: dict[str, Any]) -> list[str]:
     return reasons
 
 
-def _literal(text: str) -> str:
-    """Escape LIKE's wildcards so a search for '50%' finds '50%', not everything."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+# -- the search index ------------------------------------------------------------------------------
+# What people type is matched word by word: every word of the query must begin a word of the
+# certificate's number, quick code, holder (name and registration number) or products (name and type),
+# in any order, ignoring case and accents. Words are runs of letters and digits, so punctuation and
+# LIKE's or the index's own syntax ('%', '_', '*', '"', '-') are never operators: 'BENOR-00012' is the
+# words 'benor' and '00012', and a query with no word at all ('%') finds nothing. Python cuts the words
+# on both stores, so SQLite (FTS5) and PostgreSQL (tsvector, GIN) answer the same.
+
+_WORD = re.compile(r"[^\W_]+")
 
 
-def _search_text(doc: dict[str, Any]) -> str:
-    parts = [doc["number"], doc["quick_code"], doc["holder"]["name"], doc["holder"]["registration_number"], doc["scope"]]
-    parts += [p["name"] for p in doc["products"]] + [p["type"] for p in doc["products"]]
-    return " ".join(parts).casefold()
+def words(text: str) -> list[str]:
+    """The words of a text as the index holds them: case-folded, without accents, letters and digits."""
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    return _WORD.findall("".join(ch for ch in folded if not unicodedata.combining(ch)))
+
+
+def _holder_words(doc: dict[str, Any]) -> list[str]:
+    return words(f"{doc['holder']['name']} {doc['holder']['registration_number']}")
+
+
+def _other_words(doc: dict[str, Any]) -> list[str]:
+    parts = [doc["number"], doc["quick_code"]] + [f"{p['name']} {p['type']}" for p in doc["products"]]
+    return words(" ".join(parts))
+
+
+def _tsvector(holder: list[str], other: list[str]) -> str:
+    """A tsvector literal taken as is (no parser, no dictionary): holder words weigh A, so that a search
+    by holder alone is a weight filter on the same index."""
+    terms = [f"'{w}':{i}A" for i, w in enumerate(holder, 1)]
+    terms += [f"'{w}':{i}" for i, w in enumerate(other, len(holder) + 1)]
+    return " ".join(terms)
 
 
 class CertificateView(View):
     name = "certificates"
-    tables = ("certificates",)
-    version = 5  # 5: revisions name their products (scope changes)
+    tables = ("certificates_fts", "certificates")
+    # 5: revisions name their products (scope changes); 6: a full-text index (FTS5 / tsvector) for search
+    version = 6
 
     def schema(self) -> list[str]:
-        return [
+        # holder and search hold the words of the index (see words()), space-separated. On SQLite an
+        # external-content FTS5 table indexes them (kept in step by _write, in the view's transaction);
+        # on PostgreSQL a tsvector column built from the same words, under a GIN index.
+        postgres = self.db.dialect == "postgres"
+        statements = [
             "CREATE TABLE IF NOT EXISTS certificates ("
             " number TEXT PRIMARY KEY, application_id TEXT NOT NULL, holder TEXT NOT NULL, status TEXT NOT NULL,"
             " scheme TEXT NOT NULL, mark TEXT NOT NULL, quick_code TEXT NOT NULL UNIQUE, search TEXT NOT NULL,"
-            " attention INTEGER NOT NULL DEFAULT 0, doc TEXT NOT NULL)",
+            " attention INTEGER NOT NULL DEFAULT 0, doc TEXT NOT NULL"
+            + (", terms TSVECTOR NOT NULL)" if postgres else ")"),
             "CREATE INDEX IF NOT EXISTS certificates_application ON certificates (application_id)",
             "CREATE INDEX IF NOT EXISTS certificates_status ON certificates (status)",
         ]
+        if postgres:
+            statements.append("CREATE INDEX IF NOT EXISTS certificates_terms ON certificates USING GIN (terms)")
+        else:
+            statements.append(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS certificates_fts USING fts5(search, holder,"
+                " content='certificates', content_rowid='rowid', tokenize='unicode61 remove_diacritics 0')")
+        return statements
 
     # -- writing ----------------------------------------------------------------------------------
 
@@ -235,21 +273,33 @@ class CertificateView(View):
         return None if row is None else json.loads(row[0])
 
     def _write(self, c: Cursor, doc: dict[str, Any], insert: bool) -> None:
-        holder = f"{doc['holder']['name']} {doc['holder']['registration_number']}".casefold()
-        values = (doc["application_id"], holder, doc["status"], doc["scheme"], doc["mark"],
-                  doc["quick_code"], _search_text(doc), int(bool(attention(doc))), json.dumps(doc, sort_keys=True))
+        holder_words, other_words = _holder_words(doc), _other_words(doc)
+        holder, search = " ".join(holder_words), " ".join(holder_words + other_words)
+        values = [doc["application_id"], holder, doc["status"], doc["scheme"], doc["mark"],
+                  doc["quick_code"], search, int(bool(attention(doc))), json.dumps(doc, sort_keys=True)]
+        columns = "application_id, holder, status, scheme, mark, quick_code, search, attention, doc"
+        postgres = self.db.dialect == "postgres"
+        if postgres:
+            values.append(_tsvector(holder_words, other_words))
+            columns += ", terms"
+        indexed = None
+        if not insert and not postgres:  # the FTS5 index forgets the words it held, given exactly
+            c.execute("SELECT rowid, search, holder FROM certificates WHERE number = ?", (doc["number"],))
+            indexed = c.fetchone()
         if insert:
-            c.execute(
-                "INSERT INTO certificates (application_id, holder, status, scheme, mark, quick_code, search,"
-                " attention, doc, number) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (*values, doc["number"]),
-            )
+            marks = ", ".join("CAST(? AS tsvector)" if name == "terms" else "?" for name in columns.split(", "))
+            c.execute(f"INSERT INTO certificates ({columns}, number) VALUES ({marks}, ?)", (*values, doc["number"]))
         else:
-            c.execute(
-                "UPDATE certificates SET application_id = ?, holder = ?, status = ?, scheme = ?, mark = ?,"
-                " quick_code = ?, search = ?, attention = ?, doc = ? WHERE number = ?",
-                (*values, doc["number"]),
-            )
+            sets = ", ".join(f"{name} = CAST(? AS tsvector)" if name == "terms" else f"{name} = ?"
+                             for name in columns.split(", "))
+            c.execute(f"UPDATE certificates SET {sets} WHERE number = ?", (*values, doc["number"]))
+        if postgres or (indexed is not None and (indexed[1], indexed[2]) == (search, holder)):
+            return  # PostgreSQL's GIN index follows the row; or the words did not change
+        if indexed is not None:
+            c.execute("INSERT INTO certificates_fts (certificates_fts, rowid, search, holder)"
+                      " VALUES ('delete', ?, ?, ?)", tuple(indexed))
+        c.execute("INSERT INTO certificates_fts (rowid, search, holder)"
+                  " SELECT rowid, search, holder FROM certificates WHERE number = ?", (doc["number"],))
 
     # -- reading ----------------------------------------------------------------------------------
 
@@ -281,23 +331,38 @@ class CertificateView(View):
             if value:
                 where.append(f"{column} = ?")
                 params.append(value)
-        if holder:
-            where.append("holder LIKE ? ESCAPE '\\'")
-            params.append(f"%{_literal(holder.casefold())}%")
-        if q:
-            where.append("search LIKE ? ESCAPE '\\'")
-            params.append(f"%{_literal(q.casefold())}%")
+        for column, text in (("holder", holder), ("search", q)):
+            if not text:
+                continue
+            wanted = words(text)
+            if not wanted:
+                return []  # nothing to look for ('%', '-'): nothing matches, as a search for it in words
+            where.append(self._matching(column, wanted))
+            params.append(self._query(column, wanted))
         if after:
             where.append("number > ?")
             params.append(after)
-        sql = "SELECT doc FROM certificates"
+        # The numbers of the page first, then their documents: sorting the matches never carries them.
+        numbers = "SELECT number FROM certificates"
         if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY number LIMIT ?"
+            numbers += " WHERE " + " AND ".join(where)
+        sql = f"SELECT doc FROM certificates WHERE number IN ({numbers} ORDER BY number LIMIT ?) ORDER BY number"
         params.append(limit)
         with self.db.read() as c:
             c.execute(sql, params)
             return [json.loads(r[0]) for r in c.fetchall()]
+
+    def _matching(self, column: str, wanted: list[str]) -> str:
+        if self.db.dialect == "postgres":
+            return "terms @@ CAST(? AS tsquery)"
+        return "rowid IN (SELECT rowid FROM certificates_fts WHERE certificates_fts MATCH ?)"
+
+    def _query(self, column: str, wanted: list[str]) -> str:
+        """Every word as a prefix; on PostgreSQL holder words are those of weight A."""
+        if self.db.dialect == "postgres":
+            weight = "A" if column == "holder" else ""
+            return " & ".join(f"'{w}':*{weight}" for w in wanted)
+        return f"{column} : (" + " AND ".join(f'"{w}"*' for w in wanted) + ")"
 
     def page(
         self, *, limit: int, after: str | None = None, **filters: Any

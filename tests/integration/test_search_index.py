@@ -1,0 +1,91 @@
+"""The certificate view's full-text index (FTS5 on SQLite, tsvector + GIN on PostgreSQL): what a search
+finds, word by word as prefixes, and that the index follows every change and a rebuild."""
+
+from __future__ import annotations
+
+import io
+
+from services.projections.certificates import words
+from services.rebuild import rebuild
+from tests.support import File
+
+
+def _numbers(api, **params) -> list[str]:
+    return [c["number"] for c in api.get("/public/v1/certificates", **params).json()["items"]]
+
+
+def _granted(api, holder: str, registration: str, products: list[dict[str, str]]) -> File:
+    file = File(api)
+    file.create_scheme()
+    file.submit(applicant={"name": holder, "registration_number": registration, "address": "Kaai 1"},
+                products=products)
+    file.accept()
+    file.plan()
+    file.ok(file.team(*File.LEAD[:1], "lead_auditor"))
+    file.ok(file.report())
+    file.ok(file.decide("grant"), 201)
+    file.certificate = api.get("/v1/certificates", *File.ADMIN, application_id=file.application_id).json()["items"][0]["number"]
+    return file
+
+
+def test_words_fold_case_and_accents_and_drop_punctuation():
+    assert words("Bétons DUBOIS-Lefèvre SA, BE0123.456") == ["betons", "dubois", "lefevre", "sa", "be0123", "456"]
+    assert words("50% _ * \" -") == ["50"]
+    assert words("%") == []
+
+
+def test_search_by_number_quick_code_holder_and_product_as_word_prefixes(api):
+    beton = _granted(api, "Bétonnerie Lefèvre SA", "BE0987654321", [{"name": "Pavé drainant 8", "type": "paving block"}])
+    kerbs = _granted(api, "Betonwerk Noord NV", "BE0123456789", [{"name": "Kerb KB 100", "type": "kerb"}])
+    quick = api.get(f"/public/v1/certificates/{kerbs.certificate}").json()["quick_code"]
+    for query in (kerbs.certificate, kerbs.certificate.lower(), quick, "betonwerk", "noord betonwerk", "BETONW NO",
+                  "BE0123456789", "KB 100", "kerb", "Kerb KB"):
+        assert _numbers(api, q=query) == [kerbs.certificate], query
+    for query in ("betonn", "bétonnerie", "LEFEVRE", "pave", "paving", "pavé drainant 8"):
+        assert _numbers(api, q=query) == [beton.certificate], query
+    # Word prefixes, not substrings: 'werk' is inside 'Betonwerk' but begins no word.
+    assert _numbers(api, q="werk") == []
+    assert _numbers(api, q="beton") == sorted([beton.certificate, kerbs.certificate])
+    assert _numbers(api, q="be0") == sorted([beton.certificate, kerbs.certificate])
+    # The staff listing's holder filter looks at the holder's name and registration number only.
+    assert [c["number"] for c in api.get("/v1/certificates", *File.ADMIN, holder="lefevre").json()["items"]] == \
+        [beton.certificate]
+    assert api.get("/v1/certificates", *File.ADMIN, holder="kerb").json()["items"] == []
+
+
+def test_wildcards_and_index_syntax_are_words_or_nothing(api):
+    _granted(api, "Prefab 50% Zuid BV", "NL12345678", [{"name": "Tegel TG 30", "type": "tile"}])
+    for query in ("%", "_", "*", '"', "-", "' OR 1=1 --", "NEAR(a b)", "a OR"):
+        items = api.get("/public/v1/certificates", q=query)
+        assert items.status_code == 200, query
+    for query in ("%", "_", "*", '"', "-", "a OR", "NEAR(tegel zuid)"):
+        assert _numbers(api, q=query) == [], query
+    assert len(_numbers(api, q="50%")) == 1  # '50' begins a word of the holder's name
+    assert len(_numbers(api, q='"tegel"')) == 1  # quotes are not phrase syntax: the word 'tegel'
+
+
+def test_search_pages_in_number_order_with_after(api):
+    numbers = sorted(_granted(api, f"Steengroeve Maes {i} NV", f"BE0{i}00000000", [{"name": "Aggregate 4/14",
+                                                                                       "type": "aggregate"}]).certificate
+                     for i in range(3))
+    first = api.get("/public/v1/certificates", q="steengroeve", limit=2).json()
+    assert [c["number"] for c in first["items"]] == numbers[:2] and first["next_cursor"]
+    rest = api.get("/public/v1/certificates", q="steengroeve", limit=2, cursor=first["next_cursor"]).json()
+    assert [c["number"] for c in rest["items"]] == numbers[2:] and rest["next_cursor"] is None
+
+
+def test_the_index_follows_suspension_revision_withdrawal_and_a_rebuild(api, hallmark):
+    file = _granted(api, "Tegelfabriek Oost BV", "NL87654321",
+                    [{"name": "Kerb KB 100", "type": "kerb"}, {"name": "Gutter GT 30", "type": "gutter"}])
+    file.ok(file.decide("suspend"), 201)
+    assert _numbers(api, q="tegelfabriek", status="suspended") == [file.certificate]
+    file.ok(file.decide("reduce_scope", scope="Kerbs only", products=[{"name": "Kerb KB 100", "type": "kerb"}]), 201)
+    assert _numbers(api, q="gutter") == [] and _numbers(api, q="kerb oost") == [file.certificate]
+    file.ok(file.decide("withdraw"), 201)
+    assert _numbers(api, q="tegelfabriek", status="withdrawn") == [file.certificate]  # the register shows it
+    rebuild(hallmark, "certificates", out=io.StringIO())
+    assert _numbers(api, q="tegelfabriek kerb") == [file.certificate]
+    assert _numbers(api, q="gutter") == []
+    if hallmark.views.dialect == "sqlite":  # the external-content index agrees with its table
+        with hallmark.views.transaction() as c:
+            c.execute("INSERT INTO certificates_fts (certificates_fts, rank) VALUES ('integrity-check', 1)")
