@@ -57,6 +57,9 @@ class Hallmark:
     kafka_io: Any = None
     web_only: bool = False  # HALLMARK_ROLE=web: no relay, no consumers running here
     vault: PeopleVault | None = None  # the persons' keys: names are stored sealed (ADR 0011)
+    partners: Any = None  # services.partners.store.PartnerStore, with the certificate view (ADR 0014)
+    webhooks: Any = None  # services.partners.webhooks.Dispatcher: not in a web process
+    change_publisher: Any = None  # services.partners.topic.ChangePublisher: over Kafka
     closed: bool = False
 
     @property
@@ -101,6 +104,10 @@ class Hallmark:
                     not any(consumer.lag() for consumer in self.consumers):
                 break
         self.checkpoint()
+        if self.webhooks is not None:
+            self.webhooks.send_due()
+        if self.change_publisher is not None:
+            self.change_publisher.publish()
         return total
 
     def start(self) -> None:
@@ -110,10 +117,14 @@ class Hallmark:
             relay.start()
         if self.pump is not None:
             self.pump.start()
+        if self.webhooks is not None:
+            self.webhooks.start()
 
     def stop(self) -> None:
         if self.closed:
             return
+        if self.webhooks is not None:
+            self.webhooks.stop()
         if self.pump is not None:
             self.pump.stop()
         for relay in self.relays:
@@ -123,6 +134,8 @@ class Hallmark:
         if self.closed:
             return
         self.stop()
+        if self.webhooks is not None:
+            self.webhooks.close()
         self.closed = True
         for consumer in self.consumers:
             for feed in consumer.feeds:
@@ -258,7 +271,15 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None, comp
     if wanted_views:
         hallmark.views = open_views(settings)
         if "certificates" in wanted_views:
+            from services.partners.feed import change_recorder
+            from services.partners.store import PartnerStore
+            from services.partners.webhooks import Dispatcher
+
             hallmark.certificates = CertificateView(hallmark.views)
+            hallmark.partners = PartnerStore(hallmark.views)
+            hallmark.certificates.on_change.append(change_recorder(hallmark.partners))
+            if not web:
+                hallmark.webhooks = Dispatcher(hallmark.partners)
         if "trail" in wanted_views:
             log = open_log(settings, hallmark.views, io)
             hallmark.trail = TrailView(hallmark.views, log, hallmark.vault)
@@ -307,6 +328,12 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None, comp
         return hallmark
     if hallmark.registry is not None and hallmark.certificates is not None:
         pump.every(settings.sweep_seconds, hallmark.sweep)
+    if kafka and hallmark.partners is not None:  # the change feed on Kafka, for partners (ADR 0014)
+        from services.partners.topic import ChangePublisher
+
+        publisher = ChangePublisher(hallmark.partners, settings.kafka_bootstrap, io, settings.kafka_prefix)
+        pump.every(1.0, publisher.publish)
+        hallmark.change_publisher = publisher
     if hallmark.trail is not None:  # a checkpoint after each batch of appends, within a second or so
         pump.every(settings.checkpoint_seconds, hallmark.checkpoint)
     if kafka:

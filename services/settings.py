@@ -122,6 +122,9 @@ class Settings:
     partner_rate_limit: str = field(default_factory=lambda: os.environ.get("HALLMARK_PARTNER_RATE_LIMIT", ""))
     trusted_proxies: str = field(default_factory=lambda: os.environ.get("HALLMARK_TRUSTED_PROXIES", ""))
     rate_limit_max_keys: str = field(default_factory=lambda: os.environ.get("HALLMARK_RATE_LIMIT_MAX_KEYS", ""))
+    # Partners (ADR 0014): the key of the tokens Hallmark issues to partners, and http webhooks.
+    partner_token_key_path: str = field(default_factory=lambda: os.environ.get("HALLMARK_PARTNER_TOKEN_KEY_FILE", ""))
+    webhooks_allow_http: str = field(default_factory=lambda: os.environ.get("HALLMARK_WEBHOOKS_ALLOW_HTTP", ""))
     # Signed answers of the public lookup (ADR 0013): the Ed25519 key (PEM), and earlier keys' public PEM files.
     answer_key_path: str = field(default_factory=lambda: os.environ.get("HALLMARK_ANSWER_SIGNING_KEY_FILE", ""))
     answer_previous_keys: str = field(default_factory=lambda: os.environ.get("HALLMARK_ANSWER_PREVIOUS_KEYS", ""))
@@ -261,6 +264,33 @@ class Settings:
         previous = [_ed25519(Path(name), "HALLMARK_ANSWER_PREVIOUS_KEYS", private=False)
                     for name in filter(None, (n.strip() for n in self.answer_previous_keys.split(",")))]
         return key, previous
+
+    def partner_token_key(self) -> bytes:
+        """The HS256 key of the tokens Hallmark issues to partners at /v1/oauth/token (only Hallmark
+        verifies them): a mounted secret in production (HALLMARK_PARTNER_TOKEN_KEY_FILE), generated in
+        the data folder otherwise."""
+        if self.partner_token_key_path:
+            path = Path(self.partner_token_key_path)
+            if not path.exists():
+                raise ConfigurationError(f"HALLMARK_PARTNER_TOKEN_KEY_FILE names {path}, which does not exist; "
+                                         "create 48 random bytes, e.g. 'openssl rand -base64 48', as a secret")
+        elif self.environment == "production":
+            raise ConfigurationError("HALLMARK_ENV=production signs partners' tokens with a key kept as a secret: set "
+                                     "HALLMARK_PARTNER_TOKEN_KEY_FILE ('openssl rand -base64 48')")
+        else:
+            path = self.data_dir / "partner-token.key"
+            _create_once(path, lambda: secrets.token_urlsafe(48))
+        key = path.read_text().strip().encode()
+        if len(key) < 32:
+            raise ConfigurationError(f"{path} holds {len(key)} bytes; a partner token key has at least 32")
+        return key
+
+    @property
+    def allow_http_webhooks(self) -> bool:
+        """Webhooks go to https URLs; http too outside production unless HALLMARK_WEBHOOKS_ALLOW_HTTP=0."""
+        if self.webhooks_allow_http.strip():
+            return self.webhooks_allow_http.strip().lower() not in ("0", "false", "no")
+        return self.environment != "production"
 
     def rate_limits(self) -> RateLimits:
         """The public lookup's limit per client address and the partners' per partner: 120/60s and

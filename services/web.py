@@ -6,7 +6,7 @@ import logging
 import os
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
@@ -49,9 +49,14 @@ class _HallmarkApp(FastAPI):
 
     edge_limits: limits.Limits = limits.Limits()
     rate_limits: ratelimit.RateLimits = ratelimit.RateLimits()  # none unless create_app sets them
+    partner_store: Any = None
 
     def build_middleware_stack(self) -> ASGIApp:
         app = super().build_middleware_stack()
+        if self.partner_store is not None:  # every partner call recorded (ADR 0014)
+            from services.partners.calls import PartnerCalls
+
+            app = PartnerCalls(app, self.partner_store)
         app = ConsistencyMiddleware(app)
         app = limits.BodyLimitMiddleware(app, self.edge_limits)
         app = caching.PublicCaching(app)  # inside HeadAsGet: HEAD gets the GET's ETag
@@ -105,6 +110,17 @@ def create_app(hallmark: Hallmark, *, run_pump: bool = True) -> FastAPI:
         services["registry"] = [registry_router(hallmark.registry),
                                 certificates_router(hallmark.certificates, hallmark.clock.today, signer)]
         services["registry"].append(directory_router(hallmark.certificates, hallmark.clock.today))  # pages, ADR 0012
+    if hallmark.partners is not None:  # with the certificate view: the registry component (ADR 0014)
+        from services.partners.api import AUDIENCE, partners_router
+
+        settings = hallmark.settings
+        issuer = f"hallmark/{settings.instance}/partners"
+        token_key = settings.partner_token_key()
+        store = app.partner_store = hallmark.partners
+        app.state.auth.partner_secret, app.state.auth.partner_issuer = token_key, issuer
+        app.state.auth.partner_audience, app.state.auth.partner_active = AUDIENCE, store.active
+        app.state.auth.api_keys = lambda key: (found[0] if (found := store.api_key(key)) else None)
+        services["registry"].append(partners_router(store, token_key, issuer, settings.allow_http_webhooks))
     if hallmark.trail is not None:
         services["projections"] = [trail_router(hallmark.trail, hallmark.verify_trail, hallmark.clock.zone)]
     for routers in services.values():

@@ -190,7 +190,9 @@ async def ensure_topics(bootstrap: str, services: Iterable[str], partitions: int
         wanted = [topic_for(s, prefix) for s in services]
         missing = [t for t in wanted if t not in existing]
         missing_dlt = [dead_letter_topic(t) for t in wanted if dead_letter_topic(t) not in existing]
-        missing_dlt += [t for t in [checkpoint_topic(prefix)] if t not in existing]  # one partition too
+        # One partition each: the log's checkpoints, and the partners' change feed (its order matters).
+        missing_dlt += [t for t in [checkpoint_topic(prefix), f"{prefix}public.certificate-changes"]
+                        if t not in existing]
         if missing or missing_dlt:
             response = await admin.create_topics(
                 [NewTopic(t, partitions, replication, topic_configs=TOPIC_CONFIG) for t in missing]

@@ -6,11 +6,12 @@ suspended and withdrawn certificates too, and answers whether a certificate was 
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import unicodedata
 from datetime import date
-from typing import Any
+from typing import Any, Callable
 
 from shared.contract.types import (
     CERTIFICATE_APPEAL_UPHELD,
@@ -194,10 +195,12 @@ class CertificateView(View):
                 ],
             }
             self._write(c, doc, insert=True)
+            self._changed(c, message, None, doc)
             return
         doc = self._read(c, data["number"])
         if doc is None:
             raise LookupError(f"certificate {data['number']} changed before it was issued in this view")
+        before = copy.deepcopy(doc) if self.on_change else None
         if message.type == CERTIFICATE_STATUS_CHANGED:
             doc["status"] = data["status"]
             doc["status_since"] = data["effective_from"]
@@ -248,6 +251,11 @@ class CertificateView(View):
         else:
             return
         self._write(c, doc, insert=False)
+        self._changed(c, message, before, doc)
+
+    def _changed(self, c: Cursor, message: Message, before: dict[str, Any] | None, after: dict[str, Any]) -> None:
+        for hook in self.on_change:
+            hook(c, message, before, after)
 
     def _transition(self, c: Cursor, scheme: str, document: dict[str, Any]) -> None:
         """7.10: a new TRA/PTV version gives the scheme's certificates on an older one a transition deadline."""

@@ -21,7 +21,7 @@ fixed, not silently reduce someone's rights.
 
 import time
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Iterable
+from typing import Annotated, Any, Callable, Iterable
 
 import jwt
 from fastapi import Depends, HTTPException, Request
@@ -79,6 +79,14 @@ class AuthConfig:
     jwks_refetch_cooldown_seconds: float = 30  # an unknown kid refetches at most this often
     jwks_timeout_seconds: float = 5
     jwks: jwt.PyJWKClient | None = field(default=None, init=False, repr=False, compare=False)
+    # Partners (ADR 0014): tokens Hallmark itself issues at POST /v1/oauth/token, told apart by their
+    # issuer; ``partner_active`` says whether the credential a token or API key was issued for is
+    # still valid (revocation takes effect at once); ``api_keys`` resolves an API key to a partner id.
+    partner_secret: bytes | None = field(default=None, repr=False)
+    partner_issuer: str | None = None
+    partner_audience: str = "hallmark-partners"
+    partner_active: Callable[[str], bool] | None = field(default=None, repr=False, compare=False)
+    api_keys: Callable[[str], str | None] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.jwks_url:
@@ -91,6 +99,8 @@ class AuthConfig:
     def decode(self, token: str) -> dict:
         """The verified claims; ``jwt.InvalidTokenError`` says why a token is refused, and
         ``IdentityProviderUnavailable`` that it cannot be checked now."""
+        if self.partner_secret and self.partner_issuer and self.issued_to_a_partner(token):
+            return self._decode_partner(token)
         options: dict[str, Any] = {"require": ["sub", "exp"]}
         kwargs: dict[str, Any] = {"issuer": self.issuer} if self.issuer else {}
         if self.audience:
@@ -105,6 +115,22 @@ class AuthConfig:
         options = {**options, "require": ["sub", "exp", "iat"], "verify_iat": False}
         claims = jwt.decode(token, self.secret, algorithms=["HS256"], options=options, **kwargs)
         self._check_lifetime(claims)
+        return claims
+
+    def issued_to_a_partner(self, token: str) -> bool:
+        try:
+            return jwt.decode(token, options={"verify_signature": False}).get("iss") == self.partner_issuer
+        except jwt.PyJWTError:
+            return False
+
+    def _decode_partner(self, token: str) -> dict:
+        assert self.partner_secret is not None
+        claims = jwt.decode(token, self.partner_secret, algorithms=["HS256"], issuer=self.partner_issuer,
+                            audience=self.partner_audience, options={"require": ["sub", "exp", "iat", "cid"]})
+        if claims.get("roles") != ["partner"]:
+            raise jwt.InvalidTokenError("a partner token carries the role 'partner' only")
+        if self.partner_active is not None and not self.partner_active(str(claims["cid"])):
+            raise jwt.InvalidTokenError("the credential it was issued for has been revoked")
         return claims
 
     def _decode_issued(self, token: str, options: dict[str, Any], kwargs: dict[str, Any]) -> dict:
@@ -201,6 +227,12 @@ def _unauthorized(detail: str) -> HTTPException:
 def authenticate(request: Request) -> Actor:
     config: AuthConfig = request.app.state.auth
     hint = f"; {LOCAL_HINT}" if config.local else ""
+    api_key = request.headers.get("x-api-key")
+    if api_key is not None and config.api_keys is not None:
+        partner_id = config.api_keys(api_key.strip())
+        if partner_id is None:
+            raise _unauthorized("The API key is not valid (unknown, rotated out or revoked)")
+        return Actor(person=f"partner:{partner_id}", roles=frozenset({"partner"}))
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():

@@ -38,7 +38,9 @@ PROBLEM_TYPES = {
 
 
 def _is_public(scope: Scope) -> bool:
-    return scope["path"].startswith(PUBLIC_PREFIX)
+    """The public, read-only surface: the lookup (/public/...) and the keys that verify its signed
+    answers (/.well-known/jwks.json), cacheable and readable from any origin."""
+    return scope["path"].startswith((PUBLIC_PREFIX, "/.well-known/"))
 
 
 class SecurityHeaders:

@@ -25,6 +25,11 @@ CONFUSABLES = str.maketrans("aceopxyABCEHKMOPTX", "асеорхуАВСЕНКМ�
 
 
 def world(api: Api) -> dict[str, str]:
+    partner = api.post("/v1/partners", {"name": "Aannemer NV", "kind": "procurement_platform",
+                                        "contact_email": "it@aannemer.example"}, *ANYONE).json()
+    client = api.post(f"/v1/partners/{partner['id']}/credentials", {"kind": "client_credentials", "label": "x"},
+                      *ANYONE).json()
+    api.post(f"/v1/partners/{partner['id']}/subscriptions", {"url": "http://127.0.0.1:9/closed"}, *ANYONE)
     file = File(api).granted()
     suspended = file.ok(file.decide("suspend"), 201)
     appeal = file.ok(api.post("/v1/appeals", {"decision_id": suspended["id"], "appellant": "Betonwerk Noord NV",
@@ -37,7 +42,7 @@ def world(api: Api) -> dict[str, str]:
     pending.submit()
     return {"code": file.scheme, "application_id": pending.application_id, "audit_id": file.audit_id,
             "finding_id": finding["finding_id"], "appeal_id": appeal["id"], "decision_id": suspended["id"],
-            "number": file.certificate}
+            "number": file.certificate, "partner_id": partner["id"], "client_id": client["client_id"]}
 
 
 BODIES: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
@@ -68,6 +73,14 @@ BODIES: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
     "/v1/appeals/{appeal_id}/decide": lambda w: {"committee": ["Paula Public", "Uma User"], "outcome": "dismissed",
                                                  "rationale": "Suspension well founded"},
     "/v1/people/erasures": lambda w: {"name": "Nobody Known", "reason": "Retention period over"},
+    "/public/v1/verify": lambda w: {"items": [{"number": w["number"], "on": TODAY.isoformat()}]},
+    "/v1/partners": lambda w: {"name": "Bouwplatform BV", "kind": "procurement_platform",
+                               "contact_email": "ops@bouwplatform.example", "scopes": {"marks": ["BENOR"]}},
+    "/v1/partners/{partner_id}/credentials": lambda w: {"kind": "api_key", "label": "nightly sync"},
+    "/v1/partners/{partner_id}/credentials/{client_id}/rotate": lambda w: {"overlap_hours": 1},
+    "/v1/partners/{partner_id}/credentials/{client_id}/revoke": lambda w: {"reason": "Key leaked in a log"},
+    "/v1/partners/{partner_id}/subscriptions": lambda w: {"url": "https://hooks.example/hallmark",
+                                                          "events": ["suspended"], "filters": {"marks": ["BENOR"]}},
 }
 # Single-line fields that are free text, where a newline is allowed.
 FREE_TEXT = {"reason", "note", "scope", "description", "evidence", "summary", "rationale", "grounds",
@@ -80,7 +93,12 @@ def post_operations(api: Api) -> list[str]:
 
 
 # Operations outside the services' api.py modules, with their own request models.
-ELSEWHERE = {"/v1/operations/parked-messages/{action}"}  # services/operations.py: consumer and id are patterns
+ELSEWHERE = {
+    "/v1/operations/parked-messages/{action}",  # services/operations.py: consumer and id are patterns
+    "/v1/oauth/token",  # a form, not JSON (RFC 6749): tests/integration/test_partners.py
+    "/v1/partners/{partner_id}/subscriptions/{subscription_id}/{action}",  # no body
+    "/v1/partners/{partner_id}/deliveries/{delivery_id}/replay",  # no body
+}
 
 
 def test_every_post_operation_has_a_body_here(api):

@@ -3,6 +3,7 @@ process here; one process each in tests/e2e/test_distributed.py), on SQLite and 
 
 from __future__ import annotations
 
+import json
 from typing import Iterator
 
 import pytest
@@ -126,6 +127,28 @@ def test_checkpoints_go_to_their_topic_names_go_sealed_and_a_lost_log_is_found_f
 
 
 async def _all_values(bootstrap_servers: str, topic: str) -> list[bytes]:
+    return [record.value for record in await _all_records(bootstrap_servers, topic)]
+
+
+def test_the_change_feed_goes_to_partners_as_cloudevents(kafka_api, kafka_hallmark, settings):
+    from services.partners.topic import changes_topic
+
+    file = File(kafka_api).granted()
+    file.ok(file.decide("suspend"), 201)
+    kafka_hallmark.settle()
+    records = kafka_hallmark.kafka_io.run(_all_records(settings.kafka_bootstrap, changes_topic(settings.kafka_prefix)))
+    feed = kafka_api.get("/public/v1/changes").json()["items"]
+    assert [json.loads(r.value)["change_seq"] for r in records] == [c["seq"] for c in feed]
+    headers = [{k: v.decode() for k, v in r.headers} for r in records]
+    assert [h["ce_type"] for h in headers] == ["certificate.issued", "certificate.suspended"]
+    assert all(h["ce_specversion"] == "1.0" and h["ce_source"] == "hallmark/registry" for h in headers)
+    assert json.loads(records[1].value)["certificate"] == feed[1]["certificate"]
+    kafka_hallmark.settle()  # nothing published twice
+    again = kafka_hallmark.kafka_io.run(_all_records(settings.kafka_bootstrap, changes_topic(settings.kafka_prefix)))
+    assert len(again) == len(records)
+
+
+async def _all_records(bootstrap_servers: str, topic: str) -> list:
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     partition = TopicPartition(topic, 0)
@@ -135,10 +158,10 @@ async def _all_values(bootstrap_servers: str, topic: str) -> list[bytes]:
         consumer.assign([partition])
         end = (await consumer.end_offsets([partition]))[partition]
         consumer.seek(partition, 0)
-        values: list[bytes] = []
+        records: list = []
         while await consumer.position(partition) < end:
             batch = await consumer.getmany(partition, timeout_ms=1000)
-            values += [r.value for r in batch.get(partition, [])]
-        return values
+            records += batch.get(partition, [])
+        return records
     finally:
         await consumer.stop()

@@ -337,3 +337,11 @@ def test_a_mounted_key_signs_and_is_the_one_published(api, hallmark, tmp_path):
     assert [k["x"] for k in client.get("/.well-known/jwks.json").json()["keys"]] == [x.rstrip("=")]
     _, claims = _check(_verify(client, [{"number": "BENOR-00001"}], format="jwt").text, client)
     assert claims["results"] == [{"query": {"number": "BENOR-00001"}, "found": False, "valid": False}]
+
+
+def test_the_jwks_is_cacheable_and_readable_from_any_origin(api):
+    answer = api.client.get("/.well-known/jwks.json", headers={"Origin": "https://buyer.example"})
+    assert answer.status_code == 200
+    assert answer.headers["access-control-allow-origin"] == "*"
+    assert answer.headers["cache-control"].startswith("public")
+    assert answer.headers["etag"]

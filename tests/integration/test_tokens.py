@@ -94,9 +94,11 @@ def _production_app(tmp_path: Path, jwks_url: str) -> Iterator[TestClient]:
     answer_key = tmp_path / "answer-signing.pem"  # the public lookup's answers (ADR 0013), a secret too
     answer_key.write_bytes(Ed25519PrivateKey.generate().private_bytes(Encoding.PEM, PrivateFormat.PKCS8,
                                                                       NoEncryption()))
+    partner_key = tmp_path / "partner-token.key"  # the key of partners' tokens (ADR 0014), a secret too
+    partner_key.write_text("p" * 48)
     settings = Settings(data_dir=tmp_path / "data", store="sqlite", environment="production", jwt_public_keys="",
                         jwt_jwks_url=jwks_url, jwt_issuer=ISSUER, jwt_audience=AUDIENCE, trail_key_path=str(key_file),
-                        answer_key_path=str(answer_key))
+                        answer_key_path=str(answer_key), partner_token_key_path=str(partner_key))
     system = bootstrap(settings)
     try:
         with TestClient(create_app(system, run_pump=False), raise_server_exceptions=False) as client:

@@ -187,13 +187,15 @@ def _resolve(ref: str) -> dict:
     return node
 
 
-CHECKPOINTS = "checkpoints"  # the transparency log's channel; every other channel is a service's events
+CHECKPOINTS = "checkpoints"  # the transparency log's channel
+PUBLIC_CHANGES = "publicChanges"  # the partners' change feed
+NOT_EVENTS = {CHECKPOINTS, PUBLIC_CHANGES}  # every other channel is a service's events
 
 
 def test_asyncapi_lists_every_event_type_and_only_those():
     messages = ASYNCAPI["components"]["messages"]
-    assert set(messages) == set(contract.EVENT_TYPES) | {"TrailCheckpoint"}
-    in_channels = {t for name, channel in ASYNCAPI["channels"].items() if name != CHECKPOINTS
+    assert set(messages) == set(contract.EVENT_TYPES) | {"TrailCheckpoint", "CertificateChange"}
+    in_channels = {t for name, channel in ASYNCAPI["channels"].items() if name not in NOT_EVENTS
                    for t in channel["messages"]}
     assert in_channels == set(contract.EVENT_TYPES)
 
@@ -205,10 +207,20 @@ def test_asyncapi_names_the_checkpoint_topic_the_log_publishes_on():
     assert ASYNCAPI["operations"]["projections.publishCheckpoints"]["channel"] == {"$ref": f"#/channels/{CHECKPOINTS}"}
 
 
+def test_asyncapi_names_the_partners_change_topic():
+    from services.partners.domain import CHANGE_KINDS
+    from services.partners.topic import changes_topic
+
+    channel = ASYNCAPI["channels"][PUBLIC_CHANGES]
+    assert channel["address"] == channel["bindings"]["kafka"]["topic"] == changes_topic(contract.TOPIC_PREFIX)
+    types = ASYNCAPI["components"]["messages"]["CertificateChange"]["headers"]["properties"]["ce_type"]["enum"]
+    assert types == [f"certificate.{kind}" for kind in CHANGE_KINDS]
+
+
 def test_asyncapi_has_one_channel_per_service_topic():
-    assert set(ASYNCAPI["channels"]) == set(contract.SERVICES) | {CHECKPOINTS}
+    assert set(ASYNCAPI["channels"]) == set(contract.SERVICES) | NOT_EVENTS
     for service, channel in ASYNCAPI["channels"].items():
-        if service == CHECKPOINTS:
+        if service in NOT_EVENTS:
             continue
         assert channel["address"] == channel["bindings"]["kafka"]["topic"] == contract.topic_for(service)
         assert set(channel["messages"]) == set(contract.types_of(service))
@@ -246,7 +258,7 @@ def test_asyncapi_headers_are_the_codes_headers_and_the_key_is_the_aggregate_id(
 
 def test_asyncapi_each_service_sends_on_its_own_channel():
     sends = {name: op for name, op in ASYNCAPI["operations"].items()
-             if op["action"] == "send" and name != "projections.publishCheckpoints"}
+             if op["action"] == "send" and name not in ("projections.publishCheckpoints", "registry.publishChanges")}
     assert {op["channel"]["$ref"] for op in sends.values()} == {f"#/channels/{s}" for s in contract.SERVICES}
     assert sorted(sends) == sorted(f"{s}.publish" for s in contract.SERVICES)
 
