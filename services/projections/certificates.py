@@ -130,6 +130,12 @@ class CertificateView(View):
     # 5: revisions name their products (scope changes); 6: a full-text index (FTS5 / tsvector) for search
     version = 6
 
+    def __init__(self, db: Any) -> None:
+        # Called with (cursor, message, document before, document after) in the view's transaction, for
+        # every change to a certificate: the partners' change feed and webhooks (services/partners).
+        self.on_change: list[Callable[[Cursor, Message, dict[str, Any] | None, dict[str, Any]], None]] = []
+        super().__init__(db)
+
     def schema(self) -> list[str]:
         # holder and search hold the words of the index (see words()), space-separated. On SQLite an
         # external-content FTS5 table indexes them (kept in step by _write, in the view's transaction);
