@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
 .DEFAULT_GOAL := help
 
-.PHONY: help venv run lint test test-unit test-integration test-e2e test-late-evening test-tools check-deploy bench postgres demo token rebuild verify kafka up down status clean
+.PHONY: help venv run lint test test-unit test-integration test-e2e test-late-evening test-tools check-deploy bench postgres demo token seed rebuild verify kafka up down status clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -71,15 +71,20 @@ test-e2e: venv ## the end-to-end lifecycle and restart tests against a real serv
 check-deploy: ## validate the Dockerfile, compose file and Kubernetes manifests offline
 	deploy/check.sh
 
-bench: venv postgres ## benchmarks: SQLite vs PostgreSQL; Kafka relay, freshness and commands/s (own broker)
+bench: venv postgres ## benchmarks: SQLite vs PostgreSQL; Kafka relay, freshness and commands/s (own broker); the public directory (wrk)
 	$(BIN)/python -m tests.bench.bench_lifecycle --files $(or $(FILES),30)
 	$(BIN)/python -m tests.bench.bench_kafka --events $(or $(EVENTS),20000) --files $(or $(FILES),30)
+	@command -v wrk >/dev/null || sudo apt-get install -y wrk || apt-get install -y wrk
+	$(BIN)/python -m tests.bench.bench_directory --certificates $(or $(N),20000)
 
 demo: venv ## drive one full lifecycle against a running instance (make run first)
 	$(BIN)/hallmark demo
 
 token: venv ## print an admin token for the local default (make token SUB=alice ROLE=auditor)
 	@$(BIN)/hallmark token --sub $(or $(SUB),admin) --role $(or $(ROLE),admin)
+
+seed: venv ## load N made-up certificates with histories through the event path (make seed N=100000; stop the server first)
+	$(BIN)/hallmark seed --certificates $(or $(N),10000)
 
 rebuild: venv ## drop and rebuild the projections from the event stores (stop the server first)
 	$(BIN)/hallmark rebuild
