@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.contract.types import CERTIFICATE_ISSUED, CERTIFICATE_REVISED, CERTIFICATE_STATUS_CHANGED
 from shared.errors import DomainError, InvalidCommand
 
 # What a partner may follow, and what its webhooks may be filtered by.
@@ -96,24 +95,6 @@ def _matches(filters: dict[str, Any], change: dict[str, Any]) -> bool:
 
 def subscription_matches(subscription: dict[str, Any], kind: str, change: dict[str, Any]) -> bool:
     return kind in subscription["events"] and _matches(subscription["filters"], change)
-
-
-def change_kind(message_type: str, data: dict[str, Any], before: dict[str, Any] | None,
-                after: dict[str, Any]) -> str | None:
-    """The public change a registry event makes to a certificate, or None (not a public change)."""
-    if message_type == CERTIFICATE_ISSUED:
-        return "issued"
-    if message_type == CERTIFICATE_REVISED:
-        assert before is not None
-        changed = before["scope"] != after["scope"] or \
-            [p["name"] for p in before["products"]] != [p["name"] for p in after["products"]]
-        return "scope_changed" if changed else "revised"
-    if message_type == CERTIFICATE_STATUS_CHANGED:
-        status, previous = data["status"], (before or {}).get("status")
-        if status == "active":
-            return "restored" if previous == "suspended" else None
-        return status if status in CHANGE_KINDS else None
-    return None
 
 
 def check_events(events: list[str]) -> list[str]:

@@ -5,12 +5,32 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from services.partners.domain import change_kind
+from services.partners.domain import CHANGE_KINDS
 from services.partners.store import PartnerStore
 from services.projections.certificates import attention, public_view
+from shared.contract.types import CERTIFICATE_ISSUED, CERTIFICATE_REVISED, CERTIFICATE_STATUS_CHANGED
 from shared.evidence.entry import recorded_at
 from shared.messages import Message
 from shared.views import Cursor
+
+
+def change_kind(message_type: str, data: dict[str, Any], before: dict[str, Any] | None,
+                after: dict[str, Any]) -> str | None:
+    """The public change a registry event makes to a certificate, or None (not a public change)."""
+    if message_type == CERTIFICATE_ISSUED:
+        return "issued"
+    if message_type == CERTIFICATE_REVISED:
+        assert before is not None
+        changed = before["scope"] != after["scope"] or \
+            [p["name"] for p in before["products"]] != [p["name"] for p in after["products"]]
+        return "scope_changed" if changed else "revised"
+    if message_type == CERTIFICATE_STATUS_CHANGED:
+        status, previous = data["status"], (before or {}).get("status")
+        if status == "active":
+            return "restored" if previous == "suspended" else None
+        return status if status in CHANGE_KINDS else None
+    return None
+
 
 RESTRICTED = ("surveillance_due", "suspension_proposed", "withdrawal_proposed", "last_maintained")
 

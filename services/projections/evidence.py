@@ -308,7 +308,7 @@ def opener_from(openings: dict[str, Any]) -> Opener:
     """Opens the sealed names of a pack with its openings (each person's key), offline; a person
     without an opening was erased. An opening that does not open its person's sealed name, or
     names someone else, is refused."""
-    from shared.people import ErasedName, is_sealed, open_with, walk
+    from shared.sealed import ErasedName, is_sealed, open_with, walk
 
     keys = {person: base64.b64decode(opening["key"], validate=True) for person, opening in openings.items()}
 

@@ -205,7 +205,7 @@ def errors(type: str, data: Any, version: int | None = None) -> list[str]:
 
     On the wire a person's name is sealed (``{"person", "sealed"}``, ADR 0011); the schemas describe
     the name it seals, so a sealed value is checked as a name."""
-    from shared.people import as_names
+    from shared.sealed import as_names
 
     return _describe(_validator(type, version).iter_errors(as_names(data)))
 
