@@ -276,6 +276,8 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None, comp
             from services.partners.webhooks import Dispatcher
 
             hallmark.certificates = CertificateView(hallmark.views)
+            if web:  # the worker applies the view: what this process caches may age, a second at most
+                hallmark.certificates.cache_seconds = 1.0
             hallmark.partners = PartnerStore(hallmark.views)
             hallmark.certificates.on_change.append(change_recorder(hallmark.partners))
             if not web:

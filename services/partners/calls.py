@@ -48,6 +48,8 @@ class PartnerCalls:
         return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
 
     def _partner(self, scope: Scope) -> tuple[str, str | None] | None:
+        if not any(name in (b"authorization", b"x-api-key") for name, _ in scope.get("headers", [])):
+            return None  # anonymous: the public lookup's hot path stops here
         app: Any = scope.get("app")
         config = getattr(getattr(app, "state", None), "auth", None)
         if config is None:

@@ -9,7 +9,10 @@ from __future__ import annotations
 import copy
 import json
 import re
+import threading
+import time
 import unicodedata
+from collections import OrderedDict
 from datetime import date
 from typing import Any, Callable
 
@@ -130,10 +133,21 @@ class CertificateView(View):
     # 5: revisions name their products (scope changes); 6: a full-text index (FTS5 / tsvector) for search
     version = 6
 
+    CACHE_SIZE = 10_000  # documents kept for the public lookup, by number and quick code
+
     def __init__(self, db: Any) -> None:
         # Called with (cursor, message, document before, document after) in the view's transaction, for
         # every change to a certificate: the partners' change feed and webhooks (services/partners).
         self.on_change: list[Callable[[Cursor, Message, dict[str, Any] | None, dict[str, Any]], None]] = []
+        # The lookup's cache. Where this process applies the view, an entry is dropped once a change to
+        # its certificate is committed, and a read that overlapped any change is not kept (a generation
+        # count), so the cache never serves a document older than the view. Where another process
+        # applies it (HALLMARK_ROLE=web), entries also expire after ``cache_seconds``.
+        self.cache_seconds: float | None = None
+        self._cache: OrderedDict[str, tuple[dict[str, Any], float]] = OrderedDict()
+        self._cache_generation = 0
+        self._cache_lock = threading.Lock()
+        self._touched: list[str] = []
         super().__init__(db)
 
     def schema(self) -> list[str]:
@@ -287,6 +301,7 @@ class CertificateView(View):
         return None if row is None else json.loads(row[0])
 
     def _write(self, c: Cursor, doc: dict[str, Any], insert: bool) -> None:
+        self._touched += [doc["number"], doc["quick_code"]]
         holder_words, other_words = _holder_words(doc), _other_words(doc)
         holder, search = " ".join(holder_words), " ".join(holder_words + other_words)
         values = [doc["application_id"], holder, doc["status"], doc["scheme"], doc["mark"],
@@ -317,13 +332,67 @@ class CertificateView(View):
 
     # -- reading ----------------------------------------------------------------------------------
 
+    def cached(self, number_or_quick_code: str) -> dict[str, Any] | None:
+        """``get`` through the lookup's cache (the public lookup's hot path). Callers must not change
+        the document they get."""
+        hit = self.cache_hit(number_or_quick_code)
+        if hit is not None:
+            return hit
+        now = time.monotonic()
+        with self._cache_lock:
+            generation = self._cache_generation
+        doc = self.get(number_or_quick_code)
+        if doc is not None:
+            with self._cache_lock:
+                if generation == self._cache_generation:  # no change was committed during the read
+                    for key in (doc["number"], doc["quick_code"]):
+                        self._cache[key] = (doc, now)
+                        self._cache.move_to_end(key)
+                    while len(self._cache) > self.CACHE_SIZE:
+                        self._cache.popitem(last=False)
+        return doc
+
+    def cache_hit(self, number_or_quick_code: str) -> dict[str, Any] | None:
+        """The cached document, if there is a fresh one (no database read)."""
+        with self._cache_lock:
+            hit = self._cache.get(number_or_quick_code)
+            if hit is not None and (self.cache_seconds is None or time.monotonic() - hit[1] < self.cache_seconds):
+                self._cache.move_to_end(number_or_quick_code)
+                return hit[0]
+        return None
+
+    def _forget(self, keys: list[str] | None) -> None:
+        """After a commit: the changed certificates (or, with None, every one) leave the cache."""
+        if keys == []:
+            return  # nothing changed: reads in flight may keep what they read
+        with self._cache_lock:
+            self._cache_generation += 1
+            if keys is None:
+                self._cache.clear()
+            for key in keys or ():
+                self._cache.pop(key, None)
+
+    def apply(self, message: Any) -> None:
+        self._touched = []
+        try:
+            super().apply(message)
+        finally:
+            self._forget(self._touched)
+
+    def retry_parked(self, message: Any, actor: str, reason: str) -> None:
+        self._touched = []
+        try:
+            super().retry_parked(message, actor, reason)
+        finally:
+            self._forget(self._touched)
+
+    def drop(self) -> None:
+        super().drop()
+        self._forget(None)
+
     def get(self, number_or_quick_code: str) -> dict[str, Any] | None:
-        with self.db.read() as c:
-            c.execute(
-                "SELECT doc FROM certificates WHERE number = ? OR quick_code = ?",
-                (number_or_quick_code, number_or_quick_code),
-            )
-            row = c.fetchone()
+        row = self.db.read_row("SELECT doc FROM certificates WHERE number = ? OR quick_code = ?",
+                               (number_or_quick_code, number_or_quick_code))
         return None if row is None else json.loads(row[0])
 
     def numbers(self, statuses: tuple[str, ...]) -> list[str]:
