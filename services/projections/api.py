@@ -130,9 +130,10 @@ def certificates_router(view: CertificateView, today: Callable[[], date], signer
         (Hallmark-After: the view's document, as the consistency middleware brought it up to date).
         A read of the database is inline on SQLite (tens of microseconds, never waiting for a writer:
         WAL) and in the thread pool on PostgreSQL (a network round trip)."""
-        lookup = view.get if consistency.wanted() else view.cached
-        if lookup is view.cached and (hit := view.cache_hit(number)) is not None:
+        fresh = bool(consistency.wanted())
+        if not fresh and (hit := view.cache_hit(number)) is not None:
             return hit
+        lookup = view.get if fresh else view.cached
         if view.db.dialect == "sqlite":
             return lookup(number)
         return await run_in_threadpool(lookup, number)
