@@ -406,6 +406,10 @@ class CertificateView(View):
         scheme: str | None = None, mark: str | None = None, q: str | None = None, after: str | None = None,
         needs_attention: bool = False, limit: int = 100,
     ) -> list[dict[str, Any]]:
+        if q and not (application_id or holder or status or scheme or mark or needs_attention):
+            exact = self.get(q.strip().upper())  # a whole number or quick code: that certificate, by key
+            if exact is not None:
+                return [exact] if after is None or exact["number"] > after else []
         where, params = [], []
         if needs_attention:
             where.append("attention = 1")

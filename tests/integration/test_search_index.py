@@ -89,3 +89,15 @@ def test_the_index_follows_suspension_revision_withdrawal_and_a_rebuild(api, hal
     if hallmark.views.dialect == "sqlite":  # the external-content index agrees with its table
         with hallmark.views.transaction() as c:
             c.execute("INSERT INTO certificates_fts (certificates_fts, rank) VALUES ('integrity-check', 1)")
+
+
+def test_a_whole_number_or_quick_code_answers_that_certificate_by_key(api, hallmark):
+    from tests.support import File
+
+    file = File(api).granted()
+    doc = hallmark.certificates.get(file.certificate)
+    for q in (file.certificate, file.certificate.lower(), f" {doc['quick_code']} "):
+        found = api.get("/public/v1/certificates", q=q).json()["items"]
+        assert [c["number"] for c in found] == [file.certificate], q
+    paged = api.get("/public/v1/certificates", q=file.certificate, limit=1).json()
+    assert paged["next_cursor"] is None
