@@ -76,6 +76,7 @@ def test_past_the_quota_a_public_client_gets_a_429_problem_with_retry_after_and_
         assert answer.headers["ratelimit-policy"] == '"public";q=3;w=60'
         assert _limit(answer) == f'"public";r={remaining};t={(3 - remaining) * 20}'  # one request back each 20 s
 
+    caplog.clear()  # the access lines of the requests above, where an earlier test left the logger at INFO
     with caplog.at_level(logging.INFO, logger="hallmark.access"):
         refused = client.get(LOOKUP)
     assert refused.status_code == 429
