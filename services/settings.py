@@ -219,22 +219,29 @@ class Settings:
         return Path(self.checkpoint_journal_path) if self.checkpoint_journal_path else \
             self.data_dir / "trail-checkpoints.jsonl"
 
+    def _key_file(self, configured: str, setting: str, what: str, make_hint: str, default: str,
+                  make: Callable[[], str]) -> Path:
+        """Where a key is: the mounted secret ``configured`` names (required in production), or a file
+        generated once in the data folder otherwise."""
+        if configured:
+            path = Path(configured)
+            if not path.exists():
+                raise ConfigurationError(f"{setting} names {path}, which does not exist; create one with "
+                                         f"{make_hint} and mount it as a secret")
+            return path
+        if self.environment == "production":
+            raise ConfigurationError(f"HALLMARK_ENV=production signs {what} with a key kept as a secret: set "
+                                     f"{setting} (create the key with {make_hint})")
+        path = self.data_dir / default
+        _create_once(path, make)
+        return path
+
     def trail_signing_key(self) -> SigningKey:
         """The Ed25519 key that signs the log's checkpoints: a mounted secret in production
         (HALLMARK_TRAIL_SIGNING_KEY_FILE), generated in the data folder on the embedded default's first start."""
         name = f"hallmark/{self.instance}"
-        if self.trail_key_path:
-            path = Path(self.trail_key_path)
-            if not path.exists():
-                raise ConfigurationError(f"HALLMARK_TRAIL_SIGNING_KEY_FILE names {path}, which does not exist; "
-                                         "create one with 'hallmark trail keygen' and mount it as a secret")
-        elif self.environment == "production":
-            raise ConfigurationError(
-                "HALLMARK_ENV=production signs the audit trail with a key kept as a secret: set "
-                "HALLMARK_TRAIL_SIGNING_KEY_FILE (create the key with 'hallmark trail keygen')")
-        else:
-            path = self.data_dir / "trail-signing.skey"
-            _create_once(path, lambda: generate_key(name).skey)
+        path = self._key_file(self.trail_key_path, "HALLMARK_TRAIL_SIGNING_KEY_FILE", "the audit trail",
+                              "'hallmark trail keygen'", "trail-signing.skey", lambda: generate_key(name).skey)
         try:
             key = load_key(path.read_text())
         except NoteError as error:
@@ -246,20 +253,11 @@ class Settings:
         secret in production (HALLMARK_ANSWER_SIGNING_KEY_FILE), generated in the data folder on the
         embedded default's first start. With it, the public keys (PEM files) of the keys it replaced,
         HALLMARK_ANSWER_PREVIOUS_KEYS, still published so that the answers they signed verify."""
-        if self.answer_key_path:
-            path = Path(self.answer_key_path)
-            if not path.exists():
-                raise ConfigurationError(
-                    f"HALLMARK_ANSWER_SIGNING_KEY_FILE names {path}, which does not exist; create one with "
-                    "'openssl genpkey -algorithm ed25519' and mount it as a secret")
-        elif self.environment == "production":
-            raise ConfigurationError(
-                "HALLMARK_ENV=production signs the public lookup's answers with a key kept as a secret: set "
-                "HALLMARK_ANSWER_SIGNING_KEY_FILE (an Ed25519 key in PEM: 'openssl genpkey -algorithm ed25519')")
-        else:
-            path = self.data_dir / "answer-signing.pem"
-            _create_once(path, lambda: Ed25519PrivateKey.generate().private_bytes(
-                Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode().strip())
+        path = self._key_file(
+            self.answer_key_path, "HALLMARK_ANSWER_SIGNING_KEY_FILE", "the public lookup's answers",
+            "'openssl genpkey -algorithm ed25519'", "answer-signing.pem",
+            lambda: Ed25519PrivateKey.generate().private_bytes(Encoding.PEM, PrivateFormat.PKCS8,
+                                                                NoEncryption()).decode().strip())
         key = _ed25519(path, "HALLMARK_ANSWER_SIGNING_KEY_FILE", private=True)
         previous = [_ed25519(Path(name), "HALLMARK_ANSWER_PREVIOUS_KEYS", private=False)
                     for name in filter(None, (n.strip() for n in self.answer_previous_keys.split(",")))]
@@ -269,17 +267,8 @@ class Settings:
         """The HS256 key of the tokens Hallmark issues to partners at /v1/oauth/token (only Hallmark
         verifies them): a mounted secret in production (HALLMARK_PARTNER_TOKEN_KEY_FILE), generated in
         the data folder otherwise."""
-        if self.partner_token_key_path:
-            path = Path(self.partner_token_key_path)
-            if not path.exists():
-                raise ConfigurationError(f"HALLMARK_PARTNER_TOKEN_KEY_FILE names {path}, which does not exist; "
-                                         "create 48 random bytes, e.g. 'openssl rand -base64 48', as a secret")
-        elif self.environment == "production":
-            raise ConfigurationError("HALLMARK_ENV=production signs partners' tokens with a key kept as a secret: set "
-                                     "HALLMARK_PARTNER_TOKEN_KEY_FILE ('openssl rand -base64 48')")
-        else:
-            path = self.data_dir / "partner-token.key"
-            _create_once(path, lambda: secrets.token_urlsafe(48))
+        path = self._key_file(self.partner_token_key_path, "HALLMARK_PARTNER_TOKEN_KEY_FILE", "partners' tokens",
+                              "'openssl rand -base64 48'", "partner-token.key", lambda: secrets.token_urlsafe(48))
         key = path.read_text().strip().encode()
         if len(key) < 32:
             raise ConfigurationError(f"{path} holds {len(key)} bytes; a partner token key has at least 32")

@@ -5,9 +5,10 @@ the public change feed."""
 
 import base64
 import binascii
+import secrets
 import time
 from typing import Annotated, Any, Literal
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 import jwt
 from fastapi import APIRouter, Depends, Query, Request
@@ -184,7 +185,7 @@ def partners_router(store: PartnerStore, token_secret: bytes, issuer: str, allow
         now = int(time.time())
         claims = {"iss": issuer, "aud": AUDIENCE, "sub": f"{PARTNER_PREFIX}{partner_id}", "roles": ["partner"],
                   "scope": scopes.text(), "cid": client_id, "iat": now, "exp": now + TOKEN_TTL_SECONDS,
-                  "jti": base64.urlsafe_b64encode(__import__("os").urandom(12)).decode()}
+                  "jti": secrets.token_urlsafe(12)}
         access = jwt.encode(claims, token_secret, algorithm="HS256")
         return JSONResponse({"access_token": access, "token_type": "Bearer", "expires_in": TOKEN_TTL_SECONDS,
                              "scope": claims["scope"]}, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
@@ -260,13 +261,7 @@ def _seq(value: str) -> int:
 async def _form(request: Request) -> dict[str, str] | None:
     if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         return None
-    body = (await request.body()).decode("utf-8", "replace")
-    form: dict[str, str] = {}
-    for pair in body.split("&"):
-        if pair:
-            key, _, value = pair.partition("=")
-            form[unquote(key.replace("+", " "))] = unquote(value.replace("+", " "))
-    return form
+    return dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
 
 
 def _client_credentials(request: Request, form: dict[str, str]) -> tuple[str | None, str | None]:

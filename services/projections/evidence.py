@@ -28,6 +28,7 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from services.projections.log import b64
 from shared.domain import person_key
 from shared.errors import NotFound, NotYetKnown
 from shared.evidence.checkpoint import CheckpointError, NoteError, open_checkpoint, parse_vkey, sign_note, verify_note
@@ -66,10 +67,6 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode("ascii")
-
-
 def manifest_note_text(origin: str, manifest: bytes) -> str:
     """The signed note over a pack's manifest. Its second line is not a number, so it can never be
     read as a checkpoint of the log, although the same key signs both."""
@@ -93,16 +90,16 @@ def build_pack(*, selection: str, origin: str, checkpoint_note: str, key: Any, e
                render: Callable[[dict, list[dict]], str], name: str = "pack.zip") -> bytes:
     """The zip, deterministic for the same input. ``key``: the log's SigningKey."""
     checkpoint = open_checkpoint(checkpoint_note, key.vkey, origin)
-    lines = "".join(json.dumps({"index": index, "entry": _b64(entry), "inclusion_proof": [_b64(h) for h in proof]},
+    lines = "".join(json.dumps({"index": index, "entry": b64(entry), "inclusion_proof": [b64(h) for h in proof]},
                                sort_keys=True) + "\n" for (index, entry), proof in zip(entries, proofs, strict=True))
     decoded = [{**decode_entry(entry), "index": index} for index, entry in entries]
     summary = {"selection": selection, "origin": origin, "key_name": key.name, "entries_count": len(entries),
-               "checkpoint": {"size": checkpoint.size, "root": _b64(checkpoint.root)}}
+               "checkpoint": {"size": checkpoint.size, "root": b64(checkpoint.root)}}
     files = {
         "README.txt": README.format(selection=selection, origin=origin, count=len(entries), size=checkpoint.size,
                                     name=name).encode(),
         "checkpoint.txt": checkpoint_note.encode(),
-        "public-key.json": json.dumps({"name": key.name, "public_key": _b64(key.public_key), "vkey": key.vkey},
+        "public-key.json": json.dumps({"name": key.name, "public_key": b64(key.public_key), "vkey": key.vkey},
                                       indent=2, sort_keys=True).encode(),
         "entries.jsonl": lines.encode(),
         "openings.json": json.dumps(openings, indent=2, sort_keys=True, ensure_ascii=False).encode(),
@@ -174,7 +171,7 @@ def verify_pack(data: bytes, *, trusted_vkey: str | None = None, opener_for: Cal
     if trusted_vkey is not None and key["vkey"].strip() != trusted_vkey.strip():
         verdict.fail("the pack's public key is not the key you trust (compare with /v1/trail/public-key)")
         return verdict
-    if _b64(vkey.public_key) != key.get("public_key") or vkey.name != key.get("name"):
+    if b64(vkey.public_key) != key.get("public_key") or vkey.name != key.get("name"):
         verdict.fail("public-key.json contradicts itself (name, raw key and vkey differ)")
     origin = manifest.get("origin", "")
     try:

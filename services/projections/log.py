@@ -94,6 +94,7 @@ class TransparencyLog:
         self._lock = threading.RLock()
         self._tree = MerkleTree()
         self._tree_epoch = 0
+        self._known_epoch = 0  # 0: not known yet (no log begun, or not read)
         self.alarm: str | None = None  # set when the stored log stopped extending what was signed
         self.signs = True  # False in a web process (HALLMARK_ROLE=web): only the worker signs
         with db.transaction() as c:
@@ -127,9 +128,15 @@ class TransparencyLog:
             return self._epoch(c)
 
     def _epoch(self, c: Cursor) -> int:
+        """The current log's number. It changes only when a log is started (open, recover), which
+        happens with Hallmark stopped, so once known it is kept: appends and reads ask no more."""
+        if self._known_epoch:
+            return self._known_epoch
         c.execute("SELECT MAX(epoch) FROM log_epochs")
         row = c.fetchone()
-        return int(row[0]) if row and row[0] is not None else 0
+        epoch = int(row[0]) if row and row[0] is not None else 0
+        self._known_epoch = epoch
+        return epoch
 
     def open(self) -> None:
         """At start-up: begin the first log, or check that the stored one still extends the last
@@ -189,6 +196,7 @@ class TransparencyLog:
         with self.db.transaction() as c:
             lost = self._epoch_of(open_checkpoint(last_kept, self.key.vkey).origin) if last_kept else 0
             epoch = max(self._epoch(c), lost) + 1
+            self._known_epoch = epoch
             origin = self.origin_of(epoch)
             c.execute("INSERT INTO log_epochs (epoch, origin, started_at, previous_checkpoint, actor, reason)"
                       " VALUES (?, ?, ?, ?, ?, ?)", (epoch, origin, _now(), last_kept, actor, reason))

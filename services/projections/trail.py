@@ -23,8 +23,8 @@ from shared.contract.types import (
     DECISION_RECORDED,
 )
 from shared.evidence.checkpoint import CheckpointError, NoteError, open_checkpoint
-from shared.evidence.entry import Seal, entry_bytes, message_entry, recorded_at
-from shared.evidence.merkle import leaf_hash, root
+from shared.evidence.entry import Seal, entry_bytes, message_entry, no_seal, recorded_at
+from shared.evidence.merkle import MerkleTree, leaf_hash
 from shared.messages import Message, canonical_json
 from shared.views import Cursor, View, ViewDatabase
 
@@ -39,10 +39,6 @@ _OPENERS = {
 
 _COLUMNS = ("idx, at, service, position, type, actor, reason, subject, application_id, certificate_number, data,"
             " event_id")
-
-
-def _no_seal(data: dict[str, Any]) -> dict[str, Any]:
-    return data
 
 
 def _json(text: str) -> Any:
@@ -61,8 +57,8 @@ class TrailView(View):
     def __init__(self, db: ViewDatabase, log: TransparencyLog, vault: Any = None) -> None:
         self.log = log
         self.vault = vault  # shared.people.PeopleVault: rows hold names sealed, as the log does
-        self.seal: Seal = vault.seal_data if vault else _no_seal
-        self.open: Seal = vault.open_data if vault else _no_seal
+        self.seal: Seal = vault.seal_data if vault else no_seal
+        self.open: Seal = vault.open_data if vault else no_seal
         super().__init__(db)
 
     def schema(self) -> list[str]:
@@ -208,7 +204,7 @@ class TrailView(View):
         key, origin = self.log.key.vkey, self.log.origin
         checkpoints = self.log.checkpoints()
         good = 0
-        prefix = _Prefixes(leaves)
+        signed_tree = MerkleTree(leaves)  # roots of every prefix, O(log n) each
         for signed in checkpoints:
             try:
                 opened = open_checkpoint(signed.note, key, origin)
@@ -223,7 +219,7 @@ class TrailView(View):
                 problem(len(leaves), None, f"checkpoint {signed.size} signed entries {len(leaves)}.."
                         f"{signed.size - 1}, which the log no longer holds")
                 break
-            if prefix.root(signed.size) != signed.root:
+            if signed_tree.root(signed.size) != signed.root:
                 problem(good, stored[good][1],
                         f"entries {good}..{signed.size - 1} are not the ones checkpoint {signed.size} signed "
                         "(an entry between them was edited, removed, inserted or moved)")
@@ -287,18 +283,6 @@ class TrailView(View):
             "first_problem": problems[0] if problems else None,
             "problems": problems[:100],
         }
-
-
-class _Prefixes:
-    """Roots of the prefixes of a list of leaf hashes, O(log n) each after one O(n) pass."""
-
-    def __init__(self, leaves: list[bytes]) -> None:
-        from shared.evidence.merkle import MerkleTree
-
-        self._tree = MerkleTree(leaves)
-
-    def root(self, size: int) -> bytes:
-        return self._tree.root(size) if size else root([])
 
 
 def _all_messages(feed: Feed) -> Iterable[Message]:

@@ -7,6 +7,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from services.projections.log import b64
+
 RECENT = 20
 
 
@@ -14,7 +16,7 @@ def transparency_page(log: Any) -> str:
     latest = log.latest()
     recent = list(reversed(log.checkpoints()))[:RECENT]
     rows = "".join(
-        f"<tr><td>{c.size}</td><td>{escape(c.signed_at)}</td><td class=\"hash\">{escape(_b64(c.root))}</td></tr>"
+        f"<tr><td>{c.size}</td><td>{escape(c.signed_at)}</td><td class=\"hash\">{escape(b64(c.root))}</td></tr>"
         for c in recent)
     return f"""<!doctype html>
 <html lang="en">
@@ -72,8 +74,3 @@ checks it without network or database; so can any RFC 9162 and signed-note verif
 </html>
 """
 
-
-def _b64(raw: bytes) -> str:
-    import base64
-
-    return base64.b64encode(raw).decode("ascii")

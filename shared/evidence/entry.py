@@ -34,7 +34,7 @@ LOG_STARTED = "Log.Started"  # entry 0 of a log that replaced a lost one (ADR 00
 Seal = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-def _no_seal(data: dict[str, Any]) -> dict[str, Any]:
+def no_seal(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
@@ -45,7 +45,7 @@ def recorded_at(time: datetime | str) -> str:
 
 
 def entry_bytes(*, service: str, event_id: str, type: str, subject: str, time: datetime | str,
-                data: dict[str, Any], seal: Seal = _no_seal) -> bytes:
+                data: dict[str, Any], seal: Seal = no_seal) -> bytes:
     sealed = dict(seal(dict(data)))
     actor = sealed.pop("actor", "")
     reason = sealed.pop("reason", "")
@@ -55,7 +55,7 @@ def entry_bytes(*, service: str, event_id: str, type: str, subject: str, time: d
     }).encode("utf-8")
 
 
-def message_entry(message: Any, seal: Seal = _no_seal) -> bytes:
+def message_entry(message: Any, seal: Seal = no_seal) -> bytes:
     """The entry of a published event (``shared.messages.Message``)."""
     return entry_bytes(service=message.source, event_id=message.id, type=message.type, subject=message.subject,
                        time=message.time, data=message.data, seal=seal)

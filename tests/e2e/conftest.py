@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from services.settings import Settings
+from tests.integration.conftest import api, hallmark  # noqa: F401 - in-process Hallmark, as the API tests have
 
 
 def _free_port() -> int:

@@ -11,40 +11,19 @@ import shutil
 import subprocess
 import unicodedata
 from pathlib import Path
-from typing import Iterator
 
 import pytest
-from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
-from services.bootstrap import Hallmark, bootstrap
 from services.projections.log import b64
 from services.projections.report import render_report
-from services.web import create_app
+from tests.e2e.test_docs_browser import ARTIFACTS, CHROMIUM, _chromium
 from tests.support import Api, File
-
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
 
 pytestmark = [
     pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium (Debian package 'chromium')"),
     pytest.mark.parametrize("settings", ["sqlite"], indirect=True),
 ]
-
-
-@pytest.fixture
-def hallmark(settings) -> Iterator[Hallmark]:
-    system = bootstrap(settings)
-    yield system
-    system.close()
-
-
-@pytest.fixture
-def api(hallmark: Hallmark) -> Iterator[Api]:
-    """Deterministic: the bus is settled after every POST (as in tests/integration)."""
-    with TestClient(create_app(hallmark, run_pump=False), raise_server_exceptions=False) as client:
-        yield Api(client, hallmark.settings.local_secret(), hallmark.settle)
 
 
 def a_whole_file(api: Api) -> File:
@@ -72,14 +51,8 @@ def a_whole_file(api: Api) -> File:
 
 
 def _print_to_pdf(page: Path, pdf: Path, profile: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-         "--disable-background-networking", "--no-first-run", "--disable-extensions",
-         f"--user-data-dir={profile}", "--no-pdf-header-footer",
-         # Nothing resolves: a report that needed anything from outside would print without it.
-         "--host-resolver-rules=MAP * ~NOTFOUND", f"--print-to-pdf={pdf}", page.as_uri()],
-        capture_output=True, text=True, timeout=180,
-    )
+    # Nothing but this machine resolves: a report that needed anything from outside would print without it.
+    return _chromium(page.as_uri(), profile, "--no-pdf-header-footer", f"--print-to-pdf={pdf}")
 
 
 def _between(text: str, start: str, end: str) -> str:
