@@ -80,7 +80,8 @@ def _token(args: argparse.Namespace) -> int:
         return 2
     secret = settings.local_secret(create=True)
     print(f"# token for {args.sub} with roles {', '.join(roles)}, valid {args.hours:g} h", file=sys.stderr)
-    print(issue_token(secret, args.sub, roles, ttl_seconds=int(args.hours * 3600), issuer=settings.jwt_issuer or None))
+    print(issue_token(secret, args.sub, roles, ttl_seconds=int(args.hours * 3600), issuer=settings.jwt_issuer or None,
+                      organisation=args.organisation))
     return 0
 
 
@@ -325,6 +326,8 @@ def main(argv: list[str] | None = None) -> int:
     token = sub.add_parser("token", help="print a bearer token the local default accepts (last line)")
     token.add_argument("--sub", required=True, help="the acting person")
     token.add_argument("--role", action="append", help=f"repeatable; one of {', '.join(ROLES)}")
+    token.add_argument("--organisation", help="the holder's registration number (role applicant) or the "
+                       "laboratory's id (role laboratory) the person acts for")
     token.add_argument("--hours", type=float, default=8,
                        help="validity (default 8); at most HALLMARK_JWT_MAX_LIFETIME_HOURS (default 24)")
     token.set_defaults(func=_token)

@@ -30,19 +30,24 @@ class Api:
         self.secret = secret
         self.settle = settle
 
-    def headers(self, person: str, *roles: str, key: str | None = None) -> dict[str, str]:
-        headers = {"Authorization": f"Bearer {issue_token(self.secret, person, roles)}"}
+    def headers(self, person: str, *roles: str, key: str | None = None,
+                organisation: str | None = None) -> dict[str, str]:
+        token = issue_token(self.secret, person, roles, organisation=organisation)
+        headers = {"Authorization": f"Bearer {token}"}
         if key:
             headers["Idempotency-Key"] = key
         return headers
 
-    def post(self, path: str, body: Any, person: str, *roles: str, key: str | None = None):
-        response = self.client.post(path, json=body, headers=self.headers(person, *roles, key=key))
+    def post(self, path: str, body: Any, person: str, *roles: str, key: str | None = None,
+             organisation: str | None = None):
+        headers = self.headers(person, *roles, key=key, organisation=organisation)
+        response = self.client.post(path, json=body, headers=headers)
         self.settle()
         return never_500(response)
 
-    def get(self, path: str, person: str | None = None, *roles: str, **params: Any):
-        headers = self.headers(person, *roles) if person else {}
+    def get(self, path: str, person: str | None = None, *roles: str, organisation: str | None = None,
+            **params: Any):
+        headers = self.headers(person, *roles, organisation=organisation) if person else {}
         return never_500(self.client.get(path, headers=headers, params=params or None))
 
 

@@ -38,8 +38,10 @@ ROLES = (
     "assessor",
     "admin",
     "partner",  # a partner organisation's client (tokens from POST /v1/oauth/token), never staff
+    "laboratory",  # a testing laboratory's staff: its assigned samples only (claim 'organisation': the lab)
 )
-STAFF = tuple(r for r in ROLES if r not in ("applicant", "partner"))
+# Outside the body: the holder's staff (applicant), partners and laboratories.
+STAFF = tuple(r for r in ROLES if r not in ("applicant", "partner", "laboratory"))
 
 DEFAULT_MAX_LIFETIME_SECONDS = 24 * 3600
 LOCAL_HINT = "get a local token with 'hallmark token'"
@@ -57,8 +59,14 @@ class IdentityProviderUnavailable(DomainError):
 
 @dataclass(frozen=True)
 class Actor:
+    """Who acts. ``organisation`` is the token's ``organisation`` claim: for the holder's staff (role
+    ``applicant``) the registration number of the manufacturer they act for, so that every colleague sees
+    the organisation's files (R18); for a laboratory, the laboratory's identifier. None for the body's
+    own staff."""
+
     person: str
     roles: frozenset[str]
+    organisation: str | None = None
 
     def has(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
@@ -212,9 +220,11 @@ def _json_type(value: object) -> str:
 
 
 def issue_token(secret: bytes, person: str, roles: Iterable[str], ttl_seconds: int = 8 * 3600,
-                issuer: str | None = None) -> str:
+                issuer: str | None = None, organisation: str | None = None) -> str:
     now = int(time.time())
-    claims = {"sub": person, "roles": sorted(set(roles)), "iat": now, "exp": now + ttl_seconds}
+    claims: dict[str, Any] = {"sub": person, "roles": sorted(set(roles)), "iat": now, "exp": now + ttl_seconds}
+    if organisation:
+        claims["organisation"] = organisation
     if issuer:
         claims["iss"] = issuer
     return jwt.encode(claims, secret, algorithm="HS256")
@@ -251,7 +261,23 @@ def authenticate(request: Request) -> Actor:
         # The subject is recorded as the actor of every event it causes: it obeys the rules of a name.
         raise _unauthorized(f"The bearer token's 'sub' is not a usable name: "
                             f"{refusal_in_line(person) or f'longer than {MAX_NAME} characters'}")
-    return Actor(person=person, roles=roles)
+    return Actor(person=person, roles=roles, organisation=organisation_of(claims))
+
+
+def organisation_of(claims: dict) -> str | None:
+    """The ``organisation`` claim: absent, or a usable label (a registration number, a laboratory's id)."""
+    if "organisation" not in claims:
+        return None
+    value = claims["organisation"]
+    if not isinstance(value, str):
+        raise _unauthorized(f"The bearer token's 'organisation' claim must be a string, not a JSON {_json_type(value)}")
+    if not value.strip():
+        raise _unauthorized("The bearer token's 'organisation' claim is empty")
+    value = value.strip()
+    if len(value) > MAX_NAME or refusal_in_line(value):
+        raise _unauthorized(f"The bearer token's 'organisation' claim is not a usable label: "
+                            f"{refusal_in_line(value) or f'longer than {MAX_NAME} characters'}")
+    return value
 
 
 def require(*roles: str):

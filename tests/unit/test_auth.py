@@ -16,11 +16,12 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+from fastapi import HTTPException
 from jwt.algorithms import OKPAlgorithm, RSAAlgorithm
 
 from services import cli
 from services.settings import ConfigurationError, Settings
-from shared.http.auth import AuthConfig, IdentityProviderUnavailable, issue_token, roles_of
+from shared.http.auth import AuthConfig, IdentityProviderUnavailable, issue_token, organisation_of, roles_of
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +117,26 @@ def test_a_token_without_roles_is_refused_and_a_list_of_known_roles_accepted():
         roles_of({"sub": "mallory"})
     assert roles_of({"roles": ["auditor", "admin", "auditor"]}) == {"auditor", "admin"}
     assert roles_of({"roles": []}) == frozenset()
+
+
+@pytest.mark.parametrize("value, complaint", [
+    (42, "must be a string, not a JSON number"),
+    (["BE0123456789"], "must be a string, not a JSON list"),
+    ("   ", "is empty"),
+    ("BE01\n23", "not a usable label"),
+    ("x" * 1000, "not a usable label"),
+])
+def test_an_organisation_claim_that_is_not_a_label_is_refused(value, complaint):
+    with pytest.raises(HTTPException) as refused:
+        organisation_of({"organisation": value})
+    assert refused.value.status_code == 401 and complaint in refused.value.detail
+
+
+def test_the_organisation_claim_is_carried_by_a_local_token(tmp_path):
+    token = issue_token(SECRET, "jan", ["applicant"], organisation=" BE0123456789 ")
+    claims = jwt.decode(token, SECRET, algorithms=["HS256"])
+    assert organisation_of(claims) == "BE0123456789"
+    assert organisation_of(jwt.decode(issue_token(SECRET, "ada", ["admin"]), SECRET, algorithms=["HS256"])) is None
 
 
 # --- The local default caps a token's lifetime --------------------------------------------------------------
