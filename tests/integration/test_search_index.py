@@ -64,14 +64,41 @@ def test_wildcards_and_index_syntax_are_words_or_nothing(api):
     assert len(_numbers(api, q='"tegel"')) == 1  # quotes are not phrase syntax: the word 'tegel'
 
 
-def test_search_pages_in_number_order_with_after(api):
-    numbers = sorted(_granted(api, f"Steengroeve Maes {i} NV", f"BE0{i}00000000", [{"name": "Aggregate 4/14",
-                                                                                       "type": "aggregate"}]).certificate
-                     for i in range(3))
-    first = api.get("/public/v1/certificates", q="steengroeve", limit=2).json()
-    assert [c["number"] for c in first["items"]] == numbers[:2] and first["next_cursor"]
-    rest = api.get("/public/v1/certificates", q="steengroeve", limit=2, cursor=first["next_cursor"]).json()
-    assert [c["number"] for c in rest["items"]] == numbers[2:] and rest["next_cursor"] is None
+def _granted_under(api, mark: str, holder: str, registration: str) -> str:
+    file = File(api)
+    file.create_scheme(mark=mark)
+    file.submit(applicant={"name": holder, "registration_number": registration, "address": "Kaai 1"},
+                products=[{"name": "Aggregate 4/14", "type": "aggregate"}])
+    file.accept()
+    file.plan()
+    file.ok(file.team(*File.LEAD[:1], "lead_auditor"))
+    file.ok(file.report())
+    file.ok(file.decide("grant"), 201)
+    return api.get("/v1/certificates", *File.ADMIN, application_id=file.application_id).json()["items"][0]["number"]
+
+
+def test_a_text_search_pages_in_issue_order_and_a_listing_in_number_order(api):
+    # Issued COPRO, BENOR, COPRO, BENOR: number order (BENOR before COPRO) is not the issue order.
+    issued = [_granted_under(api, mark, f"Steengroeve Maes {i} NV", f"BE0{i}00000000")
+              for i, mark in enumerate(("COPRO", "BENOR", "COPRO", "BENOR"))]
+    assert sorted(issued) != issued
+    pages, cursor = [], None
+    while True:
+        answer = api.get("/public/v1/certificates", q="steengroeve", limit=3, **({"cursor": cursor} if cursor else {}))
+        assert answer.status_code == 200, answer.text
+        pages.append([c["number"] for c in answer.json()["items"]])
+        cursor = answer.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == [issued[:3], issued[3:]]  # every match once, in the order issued
+    listing = api.get("/public/v1/certificates", limit=100).json()
+    assert [n for n in (c["number"] for c in listing["items"]) if n in issued] == sorted(issued)
+    # A cursor belongs to its kind of listing: a search's cursor does not page a listing, nor the reverse.
+    search_cursor = api.get("/public/v1/certificates", q="steengroeve", limit=1).json()["next_cursor"]
+    listing_cursor = api.get("/public/v1/certificates", limit=1).json()["next_cursor"]
+    for params in ({"cursor": search_cursor}, {"q": "steengroeve", "cursor": listing_cursor}):
+        refused = api.get("/public/v1/certificates", **params)
+        assert refused.status_code == 422 and refused.json()["type"].endswith("invalid-command"), params
 
 
 def test_the_index_follows_suspension_revision_withdrawal_and_a_rebuild(api, hallmark):
