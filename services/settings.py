@@ -128,6 +128,9 @@ class Settings:
     # Signed answers of the public lookup (ADR 0013): the Ed25519 key (PEM), and earlier keys' public PEM files.
     answer_key_path: str = field(default_factory=lambda: os.environ.get("HALLMARK_ANSWER_SIGNING_KEY_FILE", ""))
     answer_previous_keys: str = field(default_factory=lambda: os.environ.get("HALLMARK_ANSWER_PREVIOUS_KEYS", ""))
+    # Where the public directory is reached from outside (its pages are <public_url>/certificates/<number>):
+    # printed on every certificate document as the link to the certificate's public page.
+    public_url: str = field(default_factory=lambda: os.environ.get("HALLMARK_PUBLIC_URL", "http://127.0.0.1:8000"))
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{0,62}", self.instance):
@@ -140,6 +143,9 @@ class Settings:
             raise ConfigurationError(f"HALLMARK_ROLE={self.role!r}: use 'all' (default), 'worker' or 'web'")
         if self.transport not in ("embedded", "kafka"):
             raise ConfigurationError(f"HALLMARK_TRANSPORT={self.transport!r}: use 'embedded' (default) or 'kafka'")
+        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", self.public_url):
+            raise ConfigurationError(f"HALLMARK_PUBLIC_URL={self.public_url!r}: give the public directory's base URL, "
+                                     "e.g. https://register.example.be")
 
     @property
     def pg_conninfo(self) -> str:

@@ -1,14 +1,16 @@
-"""The registry's HTTP entrypoints: the scheme catalogue. Certificates are read from the projection."""
+"""The registry's HTTP entrypoints: the scheme catalogue and the certificate documents. Certificates are
+read from the projection."""
 
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import Field
 
 from services.registry.application import Registry, scheme_view
+from services.registry.printing import print_pdf
 from shared.http.answers import respond
 from shared.http.auth import STAFF, Actor, require
 from shared.http.fields import MAX_DOCUMENTS, Code, Label, Line, PathId, Strict, at_most
@@ -25,6 +27,51 @@ class Document(Strict):
 
 class NewDocumentVersion(Document):
     transition_deadline: date | None = None
+
+
+PDF = "application/pdf"
+DOCUMENT: dict[int | str, dict[str, Any]] = {200: {
+    "description": "The certificate document: HTML that prints on A4, or with Accept: application/pdf (or "
+                   "format=pdf) a PDF printed by headless Chromium (503 printer-unavailable without it; ADR 0017)",
+    "content": {"text/html": {"schema": {"type": "string"}}, PDF: {"schema": {"type": "string", "format": "binary"}}},
+}}
+DocumentFormat = Annotated[
+    Literal["html", "pdf"] | None, Query(alias="format", description="pdf: as with Accept: application/pdf")]
+
+
+def wants_pdf(accept: str | None, answer_format: str | None) -> bool:
+    """PDF when format=pdf, or when Accept prefers application/pdf to text/html."""
+    if answer_format is not None:
+        return answer_format == "pdf"
+    weights: dict[str, float] = {}
+    for part in (accept or "").split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        weights[media.lower()] = max(weights.get(media.lower(), 0.0), q)
+    return weights.get(PDF, 0.0) > 0 and weights.get(PDF, 0.0) >= weights.get("text/html", 0.0)
+
+
+def document_answer(html: str, name: str, pdf: bool) -> Response:
+    headers = {"Vary": "Accept", "Content-Disposition": f'inline; filename="{name}.{"pdf" if pdf else "html"}"'}
+    if pdf:
+        return Response(print_pdf(html, name=name), media_type=PDF, headers=headers)
+    return HTMLResponse(html, headers=headers)
+
+
+def public_url(request: Request) -> str:
+    """HALLMARK_PUBLIC_URL: the public directory's base, which every certificate document links to (an app
+    built without Hallmark's settings: this server, which serves the directory with the registry)."""
+    hallmark = getattr(request.app.state, "hallmark", None)
+    if hallmark is not None:
+        return hallmark.settings.public_url
+    return str(request.base_url)
 
 
 class NewScheme(Strict):
@@ -67,6 +114,32 @@ def router(registry: Registry) -> APIRouter:
     @api.get("/v1/schemes/{code}")
     def get_scheme(code: PathId, actor: Annotated[Actor, Depends(require(*STAFF))]) -> dict:
         return scheme_view(registry.scheme(code), registry.clock.today())
+
+    @api.get("/v1/certificates/template", response_class=HTMLResponse, responses=DOCUMENT)
+    def blank_certificate(
+        request: Request,
+        actor: Annotated[Actor, Depends(require("assessor", "admin", "registry_officer"))],
+        answer_format: DocumentFormat = None,
+    ) -> Response:
+        """The blank certificate (17065 7.7): the document every certificate follows, each field a placeholder."""
+        html = registry.blank_certificate(public_url(request))
+        return document_answer(html, "blank-certificate", wants_pdf(request.headers.get("accept"), answer_format))
+
+    @api.get("/v1/certificates/{number}/document", response_class=HTMLResponse, responses=DOCUMENT)
+    def certificate_document(
+        number: PathId,
+        request: Request,
+        actor: Annotated[Actor, Depends(require(*STAFF, "applicant"))],
+        revision: Annotated[int | None, Query(ge=1, le=100_000, description="default: the current revision")] = None,
+        answer_format: DocumentFormat = None,
+    ) -> Response:
+        """The certificate document of a revision (R38), with its status on the day printed (R39): for the
+        body's staff and the holder's staff (role applicant, organisation = the holder's registration number)."""
+        facts, html = registry.certificate_document(
+            number.strip().upper(), revision=revision, staff=actor.has(*STAFF), organisation=actor.organisation,
+            public_url=public_url(request))
+        name = f"{facts['number']}-revision-{facts['revision']}"
+        return document_answer(html, name, wants_pdf(request.headers.get("accept"), answer_format))
 
     @api.get("/v1/catalogue")
     def catalogue(actor: Annotated[Actor, Depends(require(*STAFF))]) -> dict:

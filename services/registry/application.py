@@ -8,6 +8,7 @@ from datetime import date
 from importlib import resources
 from typing import Any
 
+from services.registry import documents
 from services.registry.domain import Catalogue, Certificate, Numbering, Scheme
 from shared.application import Outcome, ServiceApplication
 from shared.domain import add_months
@@ -75,6 +76,25 @@ class Registry(ServiceApplication):
 
     def certificate(self, number: str) -> Certificate:
         return self.load(Certificate.create_id(number), "Certificate", number)
+
+    # -- certificate documents (7.7) ----------------------------------------------------------------
+
+    def certificate_document(
+        self, number: str, *, revision: int | None, staff: bool, organisation: str | None, public_url: str
+    ) -> tuple[dict[str, Any], str]:
+        """The printable document of a revision (by default the current one), for the body's staff and
+        the holder's staff (R38, R39): what it carries, and its HTML."""
+        certificate = self.certificate(number)
+        certificate.check_reader(staff=staff, organisation=organisation)
+        facts = certificate.document(revision=revision, today=self.clock.today())
+        scheme = self.scheme(certificate.scheme)
+        html = documents.render(facts, body=self.catalogue.body, scheme_title=scheme.title, public_url=public_url,
+                                mark_name=self.catalogue.marks.get(certificate.mark, ""))
+        return facts, html
+
+    def blank_certificate(self, public_url: str) -> str:
+        """The blank certificate: what every certificate document carries, each field a placeholder."""
+        return documents.blank(body=self.catalogue.body, public_url=public_url)
 
     def issue(self, decision: dict[str, Any], decision_id: str) -> list[Any]:
         scheme = self.scheme(decision["scheme"])

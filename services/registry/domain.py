@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
@@ -11,7 +11,7 @@ from eventsourcing.domain import Aggregate, event
 
 from shared.certificate_states import check_outcome, check_transition
 from shared.domain import add_months, current_documents, natural_id
-from shared.errors import Duplicate, InvalidCommand
+from shared.errors import Duplicate, InvalidCommand, NotFound, NotPermitted
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,8 @@ class Catalogue:
     marks: dict[str, str]
     certification_types: dict[str, str]
     document_kinds: list[str]
+    # The certification body as its certificates name it; the signatory is a role, never a person (R9).
+    body: dict[str, str] = field(default_factory=dict)
 
     def check(self, mark: str, certification_type: str) -> None:
         if mark not in self.marks:
@@ -92,6 +94,28 @@ class Scheme(Aggregate):
 
     def current_documents(self, today: date) -> list[dict[str, Any]]:
         return current_documents(self.documents, today)
+
+
+def _revision_record(
+    *, revision: int, on: date, valid_until: date, scope: str, products: list[dict[str, Any]],
+    documents: list[dict[str, Any]], decision_id: str,
+) -> dict[str, Any]:
+    """One revision as its document prints it: validity, scope, products and the scheme's documents."""
+    return {
+        "revision": revision,
+        "on": on,
+        "valid_from": on,
+        "valid_until": valid_until,
+        "scope": scope,
+        "products": [{k: p.get(k, "") for k in ("name", "type", "description")} for p in products],
+        "documents": [{k: d.get(k) for k in ("kind", "ref", "version")} for d in documents],
+        "decision_id": decision_id,
+    }
+
+
+def _registration(number: str) -> str:
+    """A registration number compared as written on documents: no case, spaces or dots (BE 0123.456.789)."""
+    return "".join(ch for ch in number.upper() if ch not in " .")
 
 
 def luhn_check_digit(digits: str) -> str:
@@ -193,6 +217,10 @@ class Certificate(Aggregate):
         self.surveillance_due = surveillance_due
         self.suspension_proposed = False
         self.appeal_upheld: dict[str, str] | None = None
+        # What each revision certified, as its certificate document prints it (7.7; R38).
+        self.revisions: list[dict[str, Any]] = [_revision_record(
+            revision=1, on=valid_from, valid_until=valid_until, scope=scope, products=products, documents=documents,
+            decision_id=decision_id)]
 
     def change_status(self, *, status: str, decision_id: str, effective_from: date, actor: str, reason: str) -> None:
         check_transition(self.status, status, self.number)
@@ -252,6 +280,9 @@ class Certificate(Aggregate):
         self.status = "active"
         self.status_since = effective_from
         self.withdrawal_proposed = False
+        self.revisions = [*self.revisions, _revision_record(
+            revision=revision, on=effective_from, valid_until=valid_until, scope=scope, products=self.products,
+            documents=documents, decision_id=decision_id)]
 
     def maintain(self, *, decision_id: str, effective_from: date, actor: str, reason: str) -> None:
         check_outcome("maintain", self.status, self.number)
@@ -312,6 +343,59 @@ class Certificate(Aggregate):
             actor=actor, reason="validity ended",
         )
         return True
+
+    # -- the certificate document (ISO/IEC 17065 7.7) -----------------------------------------------
+
+    def check_reader(self, *, staff: bool, organisation: str | None) -> None:
+        """The certificate's documents are read by the body's staff and by the holder's own staff: an
+        applicant acting for the organisation whose registration number the certificate names."""
+        if staff or (organisation is not None
+                     and _registration(organisation) == _registration(self.holder["registration_number"])):
+            return
+        raise NotPermitted(f"Only the body's staff and the holder's staff read the documents of certificate "
+                           f"{self.number}; you act for {organisation or 'no organisation'}")
+
+    def document(self, *, revision: int | None, today: date) -> dict[str, Any]:
+        """What the certificate document of a revision carries, and the certificate's status on ``today``.
+
+        R38: a document is printed for a revision the certificate has had (1 to the current one; by
+        default the current one); any other revision is refused (404 not-found).
+        R39: the document states the status on the day it is printed: an earlier revision is superseded
+        (by which revision, since when); a suspended, withdrawn, expired or terminated certificate's is
+        not valid, with the date; only the current revision of an active certificate within its
+        validity reads valid. A certificate past its last valid day reads expired even before the
+        registry's sweep records it."""
+        wanted = self.revision if revision is None else revision
+        if not 1 <= wanted <= self.revision:
+            raise NotFound(f"Certificate {self.number} has no revision {wanted}: R38, its revisions are 1 to "
+                           f"{self.revision}")
+        record = self.revisions[wanted - 1]
+        if wanted < self.revision:
+            state, since = "superseded", self.revisions[wanted]["on"]
+        elif self.status in ("active", "suspended") and today > self.valid_until:
+            state, since = "expired", self.valid_until + timedelta(days=1)  # valid_until is the last valid day
+        else:
+            state, since = self.status, self.status_since
+        in_force = state == "active" and record["valid_from"] <= today <= record["valid_until"]
+        return {
+            "number": self.number,
+            "quick_code": self.quick_code,
+            "mark": self.mark,
+            "scheme": self.scheme,
+            "holder": {k: self.holder.get(k, "") for k in ("name", "registration_number", "address")},
+            "production_unit": {k: self.production_unit.get(k, "") for k in ("name", "address")},
+            **record,
+            "first_issued_on": self.revisions[0]["on"],
+            "current_revision": self.revision,
+            "status": {
+                "state": state,
+                "since": since,
+                "valid": in_force,
+                "on": today,
+                "superseded_by": wanted + 1 if state == "superseded" else None,
+                "certificate_status": self.status,
+            },
+        }
 
     @event("AppealUpheld")
     def note_appeal_upheld(self, number: str, appeal_id: str, decision_id: str, actor: str, reason: str) -> None:
