@@ -128,6 +128,7 @@ def _demo(api: Client, base: str, today: date, evidence_dir: Path) -> int:
         "scope": "Precast concrete kerbs, type KB",
         "consultancy": [{"person": "Carla Consult", "organisation": "QualiConsult BV",
                          "until": (today - timedelta(days=200)).isoformat()}],
+        "agreement": {"conditions_version": "2026-01", "licence_version": "2026-01"},
     }, expect=201)
     app_id = application["id"]
     say(f"application {app_id}: {application['status']}")

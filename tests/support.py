@@ -86,6 +86,7 @@ def application_body(scheme: str, consultant: str = "Carla Consult", **overrides
         "scope": "Precast concrete kerbs, type KB",
         "consultancy": [{"person": consultant, "organisation": "QualiConsult BV",
                          "until": (TODAY - timedelta(days=200)).isoformat()}],
+        "agreement": {"conditions_version": "2026-01", "licence_version": "2026-01"},
     }
     body.update(overrides)
     return body

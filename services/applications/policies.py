@@ -1,24 +1,50 @@
-"""How applications reacts to other services' events: it learns the scheme catalogue."""
+"""How applications reacts to other services' events: it learns the scheme catalogue and the file's
+certificates, and closes the holder's requests that a decision answered."""
 
 from __future__ import annotations
 
 from typing import Any, Iterable
 
 from services.applications.application import Applications
-from services.applications.domain import KnownScheme
-from shared.contract.types import DECISION_RECORDED, SCHEME_DOCUMENT_VERSION_PUBLISHED, SCHEME_REGISTERED
+from services.applications.domain import REQUEST_KINDS, CertifiedFile, KnownCertificate, KnownScheme
+from shared.contract.types import (
+    CERTIFICATE_ISSUED,
+    CERTIFICATE_REVISED,
+    CERTIFICATE_STATUS_CHANGED,
+    DECISION_RECORDED,
+    SCHEME_DOCUMENT_VERSION_PUBLISHED,
+    SCHEME_REGISTERED,
+)
 from shared.messages import Message
 
 
 def on_decisions(applications: Applications):
     def policy(message: Message) -> Iterable[Any]:
-        if message.type != DECISION_RECORDED or message.data["outcome"] not in ("grant", "refuse"):
+        if message.type != DECISION_RECORDED:
+            return []
+        outcome = message.data["outcome"]
+        if outcome in REQUEST_KINDS:
+            return requests_decided(message)
+        if outcome not in ("grant", "refuse"):
             return []
         application = applications.find_application(message.data["application_id"])
         if application is None or application.status in ("granted", "refused"):
             return []
         application.note_decision(outcome=message.data["outcome"], decision_id=message.subject,
                                   actor=message.actor, reason=f"{message.data['outcome']} by decision {message.subject}")
+        return [application]
+
+    def requests_decided(message: Message) -> list[Any]:
+        """The holder's open requests of that kind on that certificate are answered by the decision."""
+        application = applications.find_application(message.data["application_id"])
+        number = message.data.get("certificate_number")
+        if application is None or not number:
+            return []
+        outcome = message.data["outcome"]
+        for request_id in application.open_requests(outcome, number):
+            application.note_request_decided(request_id=request_id, decision_id=message.subject, outcome=outcome,
+                                             actor=message.actor,
+                                             reason=f"{outcome.replace('_', ' ')} decided by decision {message.subject}")
         return [application]
 
     return policy
@@ -36,7 +62,28 @@ def on_registry(applications: Applications):
                 return []
             known.learn_document(message.data["document"])
             return [known]
+        if message.type == CERTIFICATE_ISSUED:
+            return certificate_issued(message.data)
+        if message.type in (CERTIFICATE_STATUS_CHANGED, CERTIFICATE_REVISED):
+            known = applications.find(KnownCertificate.create_id(message.data["number"]))
+            if known is None:
+                return []
+            if message.type == CERTIFICATE_REVISED:
+                known.learn_revision(products=message.data.get("products"))
+            else:
+                known.learn_status(message.data["status"])
+            return [known]
         return []
 
-    return policy
+    def certificate_issued(data: dict[str, Any]) -> list[Any]:
+        """The file's certificate, so that the holder's requests concern one in force (R20, R21)."""
+        if applications.find(KnownCertificate.create_id(data["number"])) is not None:
+            return []
+        file = applications.find(CertifiedFile.create_id(data["application_id"])) or \
+            CertifiedFile(application_id=data["application_id"])
+        file.learn_certificate(data["number"])
+        known = KnownCertificate(number=data["number"], application_id=data["application_id"],
+                                 products=data["products"])
+        return [file, known]
 
+    return policy

@@ -73,6 +73,7 @@ def make_application(**overrides: Any) -> Application:
         submitted_by=APPLICANT_PERSON,
         actor=APPLICANT_PERSON,
         reason="application for BENOR certification",
+        agreement={"conditions_version": "2026-01", "licence_version": "2026-01", "accepted_on": TODAY.isoformat()},
     )
     kwargs.update(overrides)
     return Application(**kwargs)
