@@ -2,18 +2,42 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
-from services.audits.domain import Audit, AuditedFile
+from eventsourcing.utils import get_topic
+
+from services.audits.domain import (
+    Audit,
+    AuditedFile,
+    SampleLink,
+    check_holder,
+    check_laboratory,
+    same_organisation,
+)
 from shared.application import Outcome, ServiceApplication
 from shared.domain import FileLink
-from shared.errors import InvalidCommand, InvalidTransition, NotYetKnown
+from shared.errors import InvalidCommand, InvalidTransition, NotFound, NotYetKnown
 from shared.idempotency import IdempotencyKey
 
 
-def audit_view(audit: Audit) -> dict[str, Any]:
+def report_view(audit: Audit, today: date | None) -> dict[str, Any] | None:
+    """The report with the holder's comments and its comment deadline (R37): ``final`` once it is past."""
+    if audit.report is None:
+        return None
+    until = audit.comments_until
+    return {
+        **audit.report,
+        "laboratory_results": audit.report.get("laboratory_results", []),
+        "comments_until": until.isoformat() if until else None,
+        "final": audit.is_final(today) if today else None,
+        "comments": audit.comments,
+    }
+
+
+def audit_view(audit: Audit, today: date | None = None) -> dict[str, Any]:
     return {
         "id": str(audit.id),
         "status": audit.status,
@@ -25,18 +49,117 @@ def audit_view(audit: Audit) -> dict[str, Any]:
         "items": audit.items,
         "team": audit.team,
         "findings": list(audit.findings.values()),
-        "report": audit.report,
+        "samples": [sample_view(audit, sample) for sample in audit.samples.values()],
+        "report": report_view(audit, today),
         "report_id": audit.report["report_id"] if audit.report else None,
         "version": audit.version,
     }
+
+
+def sample_view(audit: Audit, sample: dict[str, Any]) -> dict[str, Any]:
+    """A sample as its laboratory sees it: what was taken, and its results (the current one named)."""
+    return {
+        "sample_id": sample["sample_id"],
+        "audit_id": str(audit.id),
+        "product": sample["product"],
+        "batch": sample["batch"],
+        "seal_number": sample["seal_number"],
+        "taken_on": sample["taken_on"],
+        "laboratory": sample["laboratory"],
+        "results": sample["results"],
+        "current_result": sample["current_result"],
+    }
+
+
+AUDIT_TOPICS = tuple(get_topic(value) for value in vars(Audit).values()
+                     if isinstance(value, type) and issubclass(value, Audit.Event))
+
+
+class Catalogue:
+    """Every audit of the store, in memory, brought up to date from the store's notification log before
+    each read (so the web and worker processes both see what either recorded): for the listings that
+    look across audits, a laboratory's samples and the overdue worklist."""
+
+    def __init__(self, app: "Audits") -> None:
+        self.app = app
+        self.audits: dict[UUID, Audit] = {}
+        self.seen: int | None = None
+        self.lock = threading.Lock()
+
+    def current(self) -> list[Audit]:
+        with self.lock:
+            changed: set[UUID] = set()
+            while True:
+                page = self.app.recorder.select_notifications(
+                    start=self.seen, limit=500, topics=AUDIT_TOPICS, inclusive_of_start=self.seen is None)
+                changed.update(n.originator_id for n in page)
+                if page:
+                    self.seen = page[-1].id
+                if len(page) < 500:
+                    break
+            for audit_id in changed:
+                self.audits[audit_id] = self.app.repository.get(audit_id)
+            return list(self.audits.values())
 
 
 class Audits(ServiceApplication):
     name = "audits"
     published = (Audit,)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.catalogue = Catalogue(self)
+
     def audit(self, audit_id: str) -> Audit:
         return self.load_as(Audit, audit_id)
+
+    def holder_of(self, audit: Audit) -> str | None:
+        """The registration number of the audited file's holder, once audits has learnt it."""
+        file = self.find(AuditedFile.create_id(audit.application_id))
+        return getattr(file, "organisation", None) if file else None
+
+    def read(self, audit_id: str, staff: bool, organisation: str | None) -> dict[str, Any]:
+        """An audit with its team, findings, samples, results and report: for the body's staff, and for
+        the holder's staff of its own file (R18)."""
+        audit = self.audit(audit_id)
+        if not staff:
+            check_holder(self.holder_of(audit), organisation, f"Audit {audit_id}")
+        return audit_view(audit, self.clock.today())
+
+    def sample(self, sample_id: str) -> tuple[Audit, dict[str, Any]]:
+        link = self.find(SampleLink.create_id(sample_id))
+        if link is None:
+            raise NotFound(f"Sample {sample_id} does not exist")
+        audit = self.audit(link.audit_id)
+        return audit, audit.sample(sample_id)
+
+    def read_sample(self, sample_id: str, staff: bool, laboratory: str | None, holder: str | None) -> dict[str, Any]:
+        """A sample for the staff, for the laboratory it is assigned to (R31), for the holder's staff (R18)."""
+        audit, sample = self.sample(sample_id)
+        if not staff:
+            if laboratory is not None:
+                check_laboratory(sample, laboratory)
+            else:
+                check_holder(self.holder_of(audit), holder, f"Sample {sample_id}")
+        return sample_view(audit, sample)
+
+    def laboratory_samples(self, laboratory: str) -> list[dict[str, Any]]:
+        """The samples assigned to a laboratory (R31), oldest first, each with its paging position."""
+        found = []
+        for audit in self.catalogue.current():
+            for sample in audit.samples.values():
+                if not same_organisation(sample["laboratory"], laboratory):
+                    continue
+                found.append({**sample_view(audit, sample), "position": f"{sample['taken_on']}|{sample['sample_id']}"})
+        return sorted(found, key=lambda item: item["position"])
+
+    def worklist(self) -> list[dict[str, Any]]:
+        """R36: every finding past its corrective-action due date with none accepted, most overdue first."""
+        today = self.clock.today()
+        items = [item for audit in self.catalogue.current() for item in audit.overdue(today)]
+        for item in items:
+            item["position"] = f"{item['due']}|{item['audit_id']}|{item['finding_id']}"
+        return sorted(items, key=lambda item: item["position"])
 
     def _file(self, application_id: str | None, certificate_number: str | None) -> tuple[AuditedFile, str | None]:
         if certificate_number:
@@ -79,7 +202,7 @@ class Audits(ServiceApplication):
                 actor=actor,
                 reason=request.get("reason") or f"{request['kind']} audit planned",
             )
-            return Outcome(201, audit_view(audit), [audit])
+            return Outcome(201, audit_view(audit, self.clock.today()), [audit])
 
         return self.execute(command, idempotency)
 
@@ -95,7 +218,7 @@ class Audits(ServiceApplication):
                 person=person, role=role, declaration=declaration, consultancy=consultancy,
                 today=self.clock.today(), actor=actor,
             )
-            return Outcome(200, audit_view(audit), [audit])
+            return Outcome(200, audit_view(audit, self.clock.today()), [audit])
 
         return self.execute(command, idempotency)
 
@@ -106,7 +229,7 @@ class Audits(ServiceApplication):
             audit = self.audit(audit_id)
             finding_id = str(uuid4())
             audit.record_finding(finding_id=finding_id, **finding, actor=actor)
-            return Outcome(201, {"finding_id": finding_id, "audit": audit_view(audit)}, [audit])
+            return Outcome(201, {"finding_id": finding_id, "audit": audit_view(audit, self.clock.today())}, [audit])
 
         return self.execute(command, idempotency)
 
@@ -116,7 +239,7 @@ class Audits(ServiceApplication):
         def command() -> Outcome:
             audit = self.audit(audit_id)
             audit.close_finding(finding_id=finding_id, evidence=evidence, today=self.clock.today(), actor=actor)
-            return Outcome(200, audit_view(audit), [audit])
+            return Outcome(200, audit_view(audit, self.clock.today()), [audit])
 
         return self.execute(command, idempotency)
 
@@ -128,6 +251,80 @@ class Audits(ServiceApplication):
             today: date = self.clock.today()
             report_id = f"RPT-{today.year}-{str(audit.id)[:8].upper()}"
             audit.issue_report(report_id=report_id, **report, today=today, actor=actor)
-            return Outcome(200, audit_view(audit), [audit])
+            return Outcome(200, audit_view(audit, self.clock.today()), [audit])
+
+        return self.execute(command, idempotency)
+
+    def take_sample(
+        self, audit_id: str, sample: dict[str, Any], actor: str, idempotency: IdempotencyKey | None = None
+    ) -> Outcome:
+        def command() -> Outcome:
+            audit = self.audit(audit_id)
+            sample_id = str(uuid4())
+            audit.take_sample(sample_id=sample_id, **sample, today=self.clock.today(), actor=actor)
+            link = SampleLink(sample_id=sample_id, audit_id=str(audit.id), actor=actor,
+                              reason=f"sample {sample_id} taken in audit {audit.id}")
+            return Outcome(201, sample_view(audit, audit.samples[sample_id]), [audit, link])
+
+        return self.execute(command, idempotency)
+
+    def record_result(
+        self, sample_id: str, result: dict[str, Any], laboratory: str | None, actor: str,
+        idempotency: IdempotencyKey | None = None,
+    ) -> Outcome:
+        """A laboratory's result (R31, R32): 201 when recorded, 200 with the same result when it was
+        already (the same content on the same sample), recording nothing."""
+        def command() -> Outcome:
+            audit, _ = self.sample(sample_id)
+            before = audit.version
+            recorded = audit.record_result(sample_id=sample_id, laboratory=laboratory, **result,
+                                           today=self.clock.today(), actor=actor)
+            if audit.version == before:
+                return Outcome(200, recorded)
+            return Outcome(201, recorded, [audit])
+
+        return self.execute(command, idempotency)
+
+    def submit_corrective_action(
+        self, audit_id: str, finding_id: str, action: dict[str, Any], organisation: str | None, actor: str,
+        idempotency: IdempotencyKey | None = None,
+    ) -> Outcome:
+        def command() -> Outcome:
+            audit = self.audit(audit_id)
+            corrective_action_id = str(uuid4())
+            audit.submit_corrective_action(
+                finding_id=finding_id, corrective_action_id=corrective_action_id, **action,
+                holder=self.holder_of(audit), organisation=organisation, today=self.clock.today(), actor=actor,
+            )
+            finding = audit.findings[finding_id]
+            return Outcome(201, {"corrective_action_id": corrective_action_id, "finding": finding}, [audit])
+
+        return self.execute(command, idempotency)
+
+    def review_corrective_action(
+        self, audit_id: str, finding_id: str, corrective_action_id: str, outcome: str, reason: str, actor: str,
+        idempotency: IdempotencyKey | None = None,
+    ) -> Outcome:
+        def command() -> Outcome:
+            audit = self.audit(audit_id)
+            audit.review_corrective_action(
+                finding_id=finding_id, corrective_action_id=corrective_action_id, outcome=outcome, reason=reason,
+                today=self.clock.today(), actor=actor,
+            )
+            return Outcome(200, audit_view(audit, self.clock.today()), [audit])
+
+        return self.execute(command, idempotency)
+
+    def comment_on_report(
+        self, audit_id: str, comment: str, organisation: str | None, actor: str,
+        idempotency: IdempotencyKey | None = None,
+    ) -> Outcome:
+        def command() -> Outcome:
+            audit = self.audit(audit_id)
+            comment_id = str(uuid4())
+            today = self.clock.today()
+            audit.comment_on_report(comment_id=comment_id, comment=comment, holder=self.holder_of(audit),
+                                    organisation=organisation, today=today, actor=actor)
+            return Outcome(201, {"comment_id": comment_id, "report": report_view(audit, today)}, [audit])
 
         return self.execute(command, idempotency)

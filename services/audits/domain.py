@@ -1,17 +1,26 @@
-"""The audits domain (ISO/IEC 17020 and 17065 7.4). Imports no I/O."""
+"""The audits domain (ISO/IEC 17020 and 17065 7.4). Imports no I/O.
+
+Besides the team, findings and report: samples and their laboratory results (R30-R33), the holder's
+corrective actions and their review (R34-R36), and the holder's comments on the inspection report
+within five working days (R37). The holder's staff read their file's audits (R18, applied here).
+"""
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import date
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from shared.calendar import add_working_days
 from shared.domain import advisers_within_cooling_off, natural_id, same_person
 from shared.errors import (
     ConflictOfInterest,
     Duplicate,
+    InvalidCommand,
     InvalidTransition,
     NotFound,
     NotPermitted,
@@ -19,6 +28,40 @@ from shared.errors import (
 )
 
 SEVERITIES = ("major", "minor", "observation")
+CONFORMITY = ("conforming", "nonconforming")
+# ISO/IEC 17020 7.4 as the schemes apply it: the holder has five working days to comment on a report.
+COMMENT_WORKING_DAYS = 5
+
+
+def organisation_key(organisation: str) -> str:
+    """One form per organisation label (a registration number, a laboratory's id): case, spaces, dots
+    and hyphens ignored, so ``BE 0123.456.789`` is ``BE0123456789``."""
+    return re.sub(r"[\s.\-]", "", organisation).upper()
+
+
+def same_organisation(a: str | None, b: str | None) -> bool:
+    """Whether two labels name one organisation; an unknown organisation is nobody's."""
+    return bool(a) and bool(b) and organisation_key(a or "") == organisation_key(b or "")
+
+
+def check_holder(holder: str | None, organisation: str | None, what: str) -> None:
+    """R18, applied in audits: outside the body's staff, only the holder's own staff (the token's
+    ``organisation`` is the file's holder registration number) see or act on its audits. A file learnt
+    before audits knew its holder has none, so nobody outside the staff reaches it."""
+    if not same_organisation(holder, organisation):
+        raise NotPermitted(f"{what} belongs to another organisation's file; the holder's staff see only their own")
+
+
+def result_id_for(sample_id: str, content: dict[str, Any]) -> str:
+    """R32: a result's id follows from its sample and its content, so the same result posted again is
+    the same result (and records nothing), with or without an Idempotency-Key."""
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return str(natural_id("sample-result", f"{sample_id}:{canonical}"))
+
+
+def comments_until(issued_on: date) -> date:
+    """R37: the last day the holder may comment on a report issued on ``issued_on``."""
+    return add_working_days(issued_on, COMMENT_WORKING_DAYS)
 
 
 class Audit(Aggregate):
@@ -47,6 +90,8 @@ class Audit(Aggregate):
         self.team: list[dict[str, Any]] = []
         self.findings: dict[str, dict[str, Any]] = {}
         self.report: dict[str, Any] | None = None
+        self.samples: dict[str, dict[str, Any]] = {}
+        self.comments: list[dict[str, Any]] = []
 
     # -- team -----------------------------------------------------------------------------------
 
@@ -102,19 +147,35 @@ class Audit(Aggregate):
 
     def record_finding(
         self, *, finding_id: str, severity: str, requirement: str, description: str,
-        corrective_action_due: date | None, actor: str,
+        corrective_action_due: date | None, actor: str, sample_result: str | None = None,
     ) -> None:
+        """Records a finding; one that cites a laboratory result (``sample_result``) rests on a current,
+        nonconforming result of this audit's samples (R33)."""
         self._check_on_team(actor)
         self._check_open()
+        reason = f"{severity} finding against {requirement}"
+        if sample_result is not None:
+            found = self.result(sample_result)
+            if found is None:
+                raise InvalidCommand(f"sample_result {sample_result} is no laboratory result of audit {self.id}")
+            sample, result = found
+            if result["corrected_by"] is not None:
+                raise InvalidTransition(
+                    f"R33: result {sample_result} was corrected by result {result['corrected_by']}; "
+                    "a finding cites the current result"
+                )
+            if result["conformity"] != "nonconforming":
+                raise InvalidCommand(f"R33: result {sample_result} is conforming; only a nonconforming result opens a finding")
+            reason += f" on laboratory result {sample_result} (sample {sample['sample_id']})"
         self._finding_recorded(
             finding_id=finding_id, severity=severity, requirement=requirement, description=description,
-            corrective_action_due=corrective_action_due, actor=actor, reason=f"{severity} finding against {requirement}",
+            corrective_action_due=corrective_action_due, actor=actor, reason=reason, sample_result=sample_result,
         )
 
     @event("FindingRecorded")
     def _finding_recorded(
         self, finding_id: str, severity: str, requirement: str, description: str,
-        corrective_action_due: date | None, actor: str, reason: str,
+        corrective_action_due: date | None, actor: str, reason: str, sample_result: str | None = None,
     ) -> None:
         self.findings[finding_id] = {
             "finding_id": finding_id,
@@ -125,13 +186,19 @@ class Audit(Aggregate):
             "status": "open",
             "recorded_by": actor,
             "closure": None,
+            "sample_result": sample_result,
+            "corrective_actions": [],
         }
 
-    def close_finding(self, *, finding_id: str, evidence: str, today: date, actor: str) -> None:
-        self._check_on_team(actor)
+    def _finding(self, finding_id: str) -> dict[str, Any]:
         finding = self.findings.get(finding_id)
         if finding is None:
             raise NotFound(f"Finding {finding_id} does not exist on audit {self.id}")
+        return finding
+
+    def close_finding(self, *, finding_id: str, evidence: str, today: date, actor: str) -> None:
+        self._check_on_team(actor)
+        finding = self._finding(finding_id)
         if finding["status"] != "open":
             raise InvalidTransition(f"Finding {finding_id} is already closed")
         self._finding_closed(
@@ -143,6 +210,249 @@ class Audit(Aggregate):
     def _finding_closed(self, finding_id: str, evidence: str, closed_on: date, actor: str, reason: str) -> None:
         self.findings[finding_id]["status"] = "closed"
         self.findings[finding_id]["closure"] = {"evidence": evidence, "by": actor, "on": closed_on.isoformat()}
+
+    # -- corrective actions (R34-R36) ------------------------------------------------------------
+
+    def submit_corrective_action(
+        self, *, finding_id: str, corrective_action_id: str, description: str, evidence: list[dict[str, Any]],
+        holder: str | None, organisation: str | None, today: date, actor: str,
+    ) -> None:
+        """R34: the holder's staff answer an open finding with a corrective action and its evidence. One
+        awaits review at a time; after a rejection they submit again. One submitted after the finding's due
+        date is received and marked late (the finding stays overdue on the worklist until one is accepted)."""
+        check_holder(holder, organisation, f"Audit {self.id}")
+        finding = self._finding(finding_id)
+        if finding["status"] != "open":
+            raise InvalidTransition(f"Finding {finding_id} is closed; it needs no corrective action")
+        pending = next((ca for ca in finding["corrective_actions"] if ca["status"] == "submitted"), None)
+        if pending is not None:
+            raise Duplicate(
+                f"Corrective action {pending['corrective_action_id']} of finding {finding_id} awaits the audit team's "
+                "review; submit again only if it is rejected"
+            )
+        due = finding["corrective_action_due"]
+        late = due is not None and today > date.fromisoformat(due)
+        self._corrective_action_submitted(
+            finding_id=finding_id, corrective_action_id=corrective_action_id, description=description,
+            evidence=evidence, organisation=holder or "", submitted_on=today, late=late, actor=actor,
+            reason=f"corrective action for finding {finding_id}" + (f", late (due {due})" if late else ""),
+        )
+
+    @event("CorrectiveActionSubmitted")
+    def _corrective_action_submitted(
+        self, finding_id: str, corrective_action_id: str, description: str, evidence: list[dict[str, Any]],
+        organisation: str, submitted_on: date, late: bool, actor: str, reason: str,
+    ) -> None:
+        self.findings[finding_id]["corrective_actions"].append({
+            "corrective_action_id": corrective_action_id,
+            "description": description,
+            "evidence": evidence,
+            "organisation": organisation,
+            "submitted_on": submitted_on.isoformat(),
+            "submitted_by": actor,
+            "late": late,
+            "status": "submitted",
+            "review": None,
+        })
+
+    def review_corrective_action(
+        self, *, finding_id: str, corrective_action_id: str, outcome: str, reason: str, today: date, actor: str,
+    ) -> None:
+        """R35: a member of the audit team accepts or rejects a corrective action, with a reason; accepting
+        it closes the finding (FindingClosed, as a closure by the team always has)."""
+        self._check_on_team(actor)
+        finding = self._finding(finding_id)
+        action = next((ca for ca in finding["corrective_actions"]
+                       if ca["corrective_action_id"] == corrective_action_id), None)
+        if action is None:
+            raise NotFound(f"Corrective action {corrective_action_id} does not exist on finding {finding_id}")
+        if action["status"] != "submitted":
+            raise InvalidTransition(f"Corrective action {corrective_action_id} was already {action['status']}")
+        if finding["status"] != "open":
+            raise InvalidTransition(f"Finding {finding_id} is already closed")
+        self._corrective_action_reviewed(
+            finding_id=finding_id, corrective_action_id=corrective_action_id, outcome=outcome, reviewed_on=today,
+            actor=actor, reason=reason,
+        )
+        if outcome == "accepted":
+            documents = ", ".join(f"{d['name']} ({d['reference']})" for d in action["evidence"]) or "none"
+            self._finding_closed(
+                finding_id=finding_id, evidence=f"corrective action {corrective_action_id} accepted: "
+                f"{action['description']} Evidence: {documents}", closed_on=today, actor=actor,
+                reason="corrective action verified by the auditor",
+            )
+
+    @event("CorrectiveActionReviewed")
+    def _corrective_action_reviewed(
+        self, finding_id: str, corrective_action_id: str, outcome: str, reviewed_on: date, actor: str, reason: str
+    ) -> None:
+        for action in self.findings[finding_id]["corrective_actions"]:
+            if action["corrective_action_id"] == corrective_action_id:
+                action["status"] = outcome
+                action["review"] = {"by": actor, "on": reviewed_on.isoformat(), "reason": reason}
+
+    def overdue(self, today: date) -> list[dict[str, Any]]:
+        """R36: the open findings whose corrective action was due before ``today`` and none accepted (an
+        accepted one closes the finding): each with its due date and days overdue."""
+        items = []
+        for finding in self.findings.values():
+            due = finding["corrective_action_due"]
+            if finding["status"] != "open" or due is None or today <= date.fromisoformat(due):
+                continue
+            items.append({
+                "kind": "overdue_corrective_action",
+                "audit_id": str(self.id),
+                "finding_id": finding["finding_id"],
+                "severity": finding["severity"],
+                "requirement": finding["requirement"],
+                "due": due,
+                "days_overdue": (today - date.fromisoformat(due)).days,
+                "awaiting_review": any(ca["status"] == "submitted" for ca in finding["corrective_actions"]),
+                "application_id": self.application_id,
+                "certificate_number": self.certificate_number,
+            })
+        return items
+
+    # -- samples and laboratory results (R30-R33) -------------------------------------------------
+
+    def product_names(self) -> list[str]:
+        return [str(item.get("name") or item.get("product")) for item in self.items]
+
+    def take_sample(
+        self, *, sample_id: str, product: str, batch: str, seal_number: str, taken_on: date, laboratory: str,
+        today: date, actor: str,
+    ) -> None:
+        """R30: during the audit (before its report) a member of its team takes a sample of one of the
+        file's products, seals it and assigns it to a laboratory."""
+        self._check_on_team(actor)
+        self._check_open()
+        names = self.product_names()
+        named = next((name for name in names if name.casefold() == product.casefold()), None)
+        if named is None:
+            raise InvalidCommand(f"R30: {product} is not a product of this file ({'; '.join(names) or 'none'})")
+        if taken_on > today:
+            raise InvalidCommand(f"R30: a sample is recorded once taken; {taken_on.isoformat()} is in the future")
+        for sample in self.samples.values():
+            if sample["seal_number"].casefold() == seal_number.casefold():
+                raise Duplicate(f"Seal {seal_number} is already on sample {sample['sample_id']} of audit {self.id}")
+        self._sample_taken(
+            sample_id=sample_id, product=named, batch=batch, seal_number=seal_number, taken_on=taken_on,
+            laboratory=laboratory, actor=actor,
+            reason=f"sample of {named}, batch {batch}, seal {seal_number}, assigned to laboratory {laboratory}",
+        )
+
+    @event("SampleTaken")
+    def _sample_taken(
+        self, sample_id: str, product: str, batch: str, seal_number: str, taken_on: date, laboratory: str,
+        actor: str, reason: str,
+    ) -> None:
+        self.samples[sample_id] = {
+            "sample_id": sample_id,
+            "product": product,
+            "batch": batch,
+            "seal_number": seal_number,
+            "taken_on": taken_on.isoformat(),
+            "by": actor,
+            "laboratory": laboratory,
+            "results": [],
+            "current_result": None,
+        }
+
+    def sample(self, sample_id: str) -> dict[str, Any]:
+        sample = self.samples.get(sample_id)
+        if sample is None:
+            raise NotFound(f"Sample {sample_id} does not exist")
+        return sample
+
+    def result(self, result_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The sample and the result with this id, among this audit's samples."""
+        for sample in self.samples.values():
+            for result in sample["results"]:
+                if result["result_id"] == result_id:
+                    return sample, result
+        return None
+
+    def record_result(
+        self, *, sample_id: str, laboratory: str | None, method: str, clause: str, values: list[dict[str, Any]],
+        conformity: str, accreditation: str, corrects: str | None, today: date, actor: str,
+    ) -> dict[str, Any]:
+        """R31: only the laboratory a sample is assigned to reports on it. R32: results are immutable; a
+        correction names an earlier, current result of the same sample and is the current one from then
+        on. The same result posted again is that result: it is answered and nothing is recorded."""
+        sample = self.sample(sample_id)
+        check_laboratory(sample, laboratory)
+        content = {"method": method, "clause": clause, "values": values, "conformity": conformity,
+                   "accreditation": accreditation, "corrects": corrects}
+        result_id = result_id_for(sample_id, content)
+        known = next((r for r in sample["results"] if r["result_id"] == result_id), None)
+        if known is not None:
+            return known
+        if corrects is not None:
+            corrected = next((r for r in sample["results"] if r["result_id"] == corrects), None)
+            if corrected is None:
+                raise InvalidCommand(f"R32: corrects names no result of sample {sample_id}: {corrects}")
+            if corrected["corrected_by"] is not None:
+                raise InvalidTransition(
+                    f"R32: result {corrects} was already corrected by result {corrected['corrected_by']}; "
+                    "correct the current result"
+                )
+        elif sample["current_result"] is not None:
+            raise Duplicate(
+                f"R32: sample {sample_id} already has result {sample['current_result']}; results are immutable: "
+                "post a correction naming it in 'corrects'"
+            )
+        self._result_recorded(
+            sample_id=sample_id, result_id=result_id, laboratory=sample["laboratory"], accreditation=accreditation,
+            method=method, clause=clause, values=values, conformity=conformity, corrects=corrects,
+            recorded_on=today, subcontracted=True, actor=actor,
+            reason=(f"correction of result {corrects}: " if corrects else "")
+            + f"{conformity} to {clause}, tested by laboratory {sample['laboratory']} ({accreditation})",
+        )
+        return sample["results"][-1]
+
+    @event("SampleResultRecorded")
+    def _result_recorded(
+        self, sample_id: str, result_id: str, laboratory: str, accreditation: str, method: str, clause: str,
+        values: list[dict[str, Any]], conformity: str, corrects: str | None, recorded_on: date, subcontracted: bool,
+        actor: str, reason: str,
+    ) -> None:
+        sample = self.samples[sample_id]
+        for earlier in sample["results"]:
+            if earlier["result_id"] == corrects:
+                earlier["corrected_by"] = result_id
+        sample["results"].append({
+            "result_id": result_id,
+            "sample_id": sample_id,
+            "method": method,
+            "clause": clause,
+            "values": values,
+            "conformity": conformity,
+            "laboratory": laboratory,
+            "accreditation": accreditation,
+            "subcontracted": subcontracted,
+            "corrects": corrects,
+            "corrected_by": None,
+            "recorded_on": recorded_on.isoformat(),
+            "by": actor,
+        })
+        sample["current_result"] = result_id
+
+    def laboratory_results(self) -> list[dict[str, Any]]:
+        """The current result of each sample, marked subcontracted with the laboratory and its
+        accreditation: what the report states of the tests done outside the body."""
+        found = []
+        for sample in self.samples.values():
+            current = next((r for r in sample["results"] if r["result_id"] == sample["current_result"]), None)
+            if current is None:
+                continue
+            found.append({
+                "sample_id": sample["sample_id"], "product": sample["product"], "batch": sample["batch"],
+                "seal_number": sample["seal_number"], "result_id": current["result_id"],
+                "method": current["method"], "clause": current["clause"], "values": current["values"],
+                "conformity": current["conformity"], "subcontracted": current["subcontracted"],
+                "laboratory": current["laboratory"], "accreditation": current["accreditation"],
+            })
+        return found
 
     # -- report (ISO/IEC 17020 7.4.2) -------------------------------------------------------------
 
@@ -182,6 +492,7 @@ class Audit(Aggregate):
                 "recommendation": recommendation,
                 "summary": summary,
                 "approved_by": actor,
+                "laboratory_results": self.laboratory_results(),
             },
             actor=actor,
             reason=f"report issued: {conclusion}, recommendation: {recommendation}",
@@ -191,6 +502,55 @@ class Audit(Aggregate):
     def _reported(self, report: dict[str, Any], actor: str, reason: str) -> None:
         self.status = "reported"
         self.report = report
+
+    # -- the holder's comments on the report (ISO/IEC 17020 7.4; R37) -------------------------------
+
+    @property
+    def comments_until(self) -> date | None:
+        """The last day the holder may comment on the report: five working days after its issue."""
+        return comments_until(date.fromisoformat(self.report["issued_on"])) if self.report else None
+
+    def is_final(self, today: date) -> bool:
+        """Whether the report is final: its comment period is over."""
+        until = self.comments_until
+        return until is not None and today > until
+
+    def comment_on_report(
+        self, *, comment_id: str, comment: str, holder: str | None, organisation: str | None, today: date, actor: str,
+    ) -> None:
+        """R37: the holder's staff comment on the report within five working days of its issue (Saturdays,
+        Sundays and Belgian public holidays do not count); after that the report is final."""
+        check_holder(holder, organisation, f"Audit {self.id}")
+        if self.report is None:
+            raise InvalidTransition(f"Audit {self.id} is not reported yet; there is no report to comment on")
+        until = self.comments_until
+        assert until is not None
+        if today > until:
+            raise InvalidTransition(
+                f"R37: report {self.report['report_id']} is final: comments were open until {until.isoformat()} "
+                f"({COMMENT_WORKING_DAYS} working days after its issue on {self.report['issued_on']})",
+                comments_until=until.isoformat(),
+            )
+        self._report_commented(
+            comment_id=comment_id, report_id=self.report["report_id"], comment=comment, organisation=holder or "",
+            commented_on=today, actor=actor, reason=f"the holder's comment on report {self.report['report_id']}",
+        )
+
+    @event("ReportCommented")
+    def _report_commented(
+        self, comment_id: str, report_id: str, comment: str, organisation: str, commented_on: date, actor: str,
+        reason: str,
+    ) -> None:
+        self.comments.append({
+            "comment_id": comment_id, "report_id": report_id, "comment": comment, "organisation": organisation,
+            "on": commented_on.isoformat(), "by": actor,
+        })
+
+
+def check_laboratory(sample: dict[str, Any], laboratory: str | None) -> None:
+    """R31: a laboratory sees and reports on the samples assigned to it, and no other."""
+    if not same_organisation(sample["laboratory"], laboratory):
+        raise NotPermitted(f"Sample {sample['sample_id']} is not assigned to your laboratory")
 
 
 class AuditedFile(Aggregate):
@@ -202,12 +562,33 @@ class AuditedFile(Aggregate):
 
     @event("Learnt")
     def __init__(self, *, application_id: str, status: str, consultancy: list[dict[str, Any]],
-                 products: list[dict[str, Any]]) -> None:
+                 products: list[dict[str, Any]], organisation: str | None = None) -> None:
         self.application_id = application_id
         self.status = status
         self.consultancy = consultancy
         self.products = products
+        # The holder's registration number; None for a file learnt before audits kept it (no holder access).
+        self.organisation = organisation
 
     @event("StatusLearnt")
     def learn_status(self, status: str) -> None:
         self.status = status
+
+    @event("ConsultancyLearnt")
+    def learn_consultancy(self, consultancy: list[dict[str, Any]]) -> None:
+        """The holder's current consultancy declaration replaces the one it submitted (R2 uses it)."""
+        self.consultancy = consultancy
+
+
+class SampleLink(Aggregate):
+    """Which audit a sample was taken in, so a laboratory reaches its sample by the sample's id alone
+    (internal; recorded with the SampleTaken event, in one transaction)."""
+
+    @staticmethod
+    def create_id(sample_id: str, **_: Any) -> UUID:
+        return natural_id("sample-link", sample_id)
+
+    @event("Linked")
+    def __init__(self, *, sample_id: str, audit_id: str, actor: str, reason: str) -> None:
+        self.sample_id = sample_id
+        self.audit_id = audit_id

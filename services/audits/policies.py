@@ -1,5 +1,5 @@
-"""How audits reacts to other services' events: it learns files from applications and certificates
-from the registry."""
+"""How audits reacts to other services' events: it learns files from applications (their holder, products
+and current consultancy declaration) and certificates from the registry."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any, Iterable
 from services.audits.application import Audits
 from services.audits.domain import AuditedFile
 from shared.contract.types import (
+    APPLICATION_CONSULTANCY_DECLARED,
     APPLICATION_INFORMATION_SUPPLIED,
     APPLICATION_REVIEWED,
     APPLICATION_SUBMITTED,
@@ -33,8 +34,16 @@ def on_applications(audits: Audits):
                     status="submitted",
                     consultancy=message.data["consultancy"],
                     products=message.data["products"],
+                    organisation=(message.data.get("applicant") or {}).get("registration_number"),
                 )
             ]
+        if message.type == APPLICATION_CONSULTANCY_DECLARED:
+            # The holder keeps its declaration current: R2 judges later team members against it.
+            file = audits.find(AuditedFile.create_id(message.subject))
+            if file is None:
+                return []
+            file.learn_consultancy(message.data["consultancy"])
+            return [file]
         if message.type in _STATUS_AFTER or message.type == APPLICATION_REVIEWED:
             file = audits.find(AuditedFile.create_id(message.subject))
             if file is None:

@@ -19,7 +19,8 @@ PROJECT_PACKAGES = ("services", "shared")
 
 DOMAIN_MODULES = sorted(
     [p.relative_to(ROOT) for p in (ROOT / "services").glob("*/domain.py")]
-    + [Path("shared/domain.py"), Path("shared/errors.py"), Path("shared/certificate_states.py")]
+    + [Path("shared/domain.py"), Path("shared/errors.py"), Path("shared/certificate_states.py"),
+       Path("shared/calendar.py")]
 )
 
 FORBIDDEN_PREFIXES = (
