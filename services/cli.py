@@ -302,6 +302,34 @@ def _parked(args: argparse.Namespace) -> int:
     return 0 if response.status_code < 400 else 1
 
 
+def _certificate(args: argparse.Namespace) -> int:
+    """The certificate document of a revision, from the registry's own store: HTML on stdout, or --pdf FILE."""
+    from services.bootstrap import open_vault
+    from services.registry.application import Registry
+    from services.registry.printing import print_pdf
+    from shared.clock import Clock
+
+    settings = _distributed_settings("registry") if args.distributed else Settings()
+    vault = open_vault(settings)
+    registry = Registry(env=settings.store_env("registry"), clock=Clock(settings.timezone), vault=vault)
+    try:
+        facts, html = registry.certificate_document(args.number.strip().upper(), revision=args.revision, staff=True,
+                                                    organisation=None, public_url=settings.public_url)
+        if args.pdf:
+            Path(args.pdf).write_bytes(print_pdf(html, name=f"{facts['number']}-revision-{facts['revision']}"))
+            print(f"wrote {args.pdf}: certificate {facts['number']}, revision {facts['revision']} "
+                  f"({facts['status']['state']} on {facts['status']['on']})", file=sys.stderr)
+        else:
+            sys.stdout.write(html)
+    except DomainError as error:
+        print(f"hallmark certificate document: {error.detail}", file=sys.stderr)
+        return 1
+    finally:
+        registry.close()
+        vault.close()
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from services.demo import run_demo
 
@@ -387,6 +415,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="the acting admin, for a locally minted token (ignored with HALLMARK_TOKEN)")
     parked.add_argument("--url", default=os.environ.get("HALLMARK_URL") or f"http://127.0.0.1:{os.environ.get('PORT') or 8000}")
     parked.set_defaults(func=_parked)
+
+    certificate = sub.add_parser("certificate", help="a certificate's printable document (ISO/IEC 17065 7.7)")
+    certificate.add_argument("action", choices=["document"])
+    certificate.add_argument("number", help="the certificate number, e.g. BENOR-00001")
+    certificate.add_argument("--revision", type=int, help="which revision (default: the current one)")
+    certificate.add_argument("--pdf", metavar="FILE", help="print it to this PDF file with headless Chromium "
+                             "(default: the HTML on standard output)")
+    certificate.add_argument("--distributed", action="store_true", help="the instance 'make up' runs")
+    certificate.set_defaults(func=_certificate)
 
     demo = sub.add_parser("demo", help="drive one full certification lifecycle through the HTTP API")
     demo.add_argument("--url", default=os.environ.get("HALLMARK_URL") or f"http://127.0.0.1:{os.environ.get('PORT') or 8000}",
