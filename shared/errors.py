@@ -50,6 +50,13 @@ class OpenMajorNonconformity(DomainError):
     title = "Open major nonconformity"
 
 
+class AgreementMissing(DomainError):
+    """R28: no grant until the holder has accepted the certification agreement (ISO/IEC 17065 4.1.2, 7.2)."""
+
+    slug = "agreement-missing"
+    title = "Certification agreement not accepted"
+
+
 class InvalidTransition(DomainError):
     """R5 and the other state machines: the record is not in a state that allows this."""
 

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 
 # Where events and the records kept beside them name people: a name, or a list of names.
 PERSON_FIELDS = frozenset({"actor", "submitted_by", "person", "appellant", "by", "approved_by", "decided_by", "lodged_by",
-                           "resolved_by", "decider", "member"})
+                           "resolved_by", "decider", "member", "complainant"})
 PERSON_LISTS = frozenset({"involved", "committee", "evaluators_then"})
 
 

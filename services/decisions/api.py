@@ -4,18 +4,27 @@
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
-from pydantic import model_validator
+from pydantic import Field, StrictBool, model_validator
 
-from services.decisions.application import Decisions, appeal_view, decision_view
+from services.decisions.application import Decisions, appeal_view, complaint_view, decision_view
+from services.decisions.domain import COMPLAINT_KINDS, COMPLAINT_OUTCOMES, NOTICE_RECIPIENTS
+from shared.errors import InvalidCommand
 from shared.http.answers import respond
 from shared.http.auth import STAFF, Actor, require
 from shared.http.fields import (
     MAX_BASIS,
     MAX_COMMITTEE,
     MAX_PRODUCTS,
+    PAGE_DEFAULT,
+    PAGE_MAX,
+    Address,
+    CursorParam,
     Identifier,
+    IdParam,
+    Label,
+    LabelParam,
     Name,
     PathId,
     PersonName,
@@ -23,6 +32,8 @@ from shared.http.fields import (
     Text,
     TextOrEmpty,
     at_most,
+    decode_cursor,
+    encode_cursor,
 )
 from shared.http.idempotency import idempotency_key
 from shared.idempotency import IdempotencyKey
@@ -58,6 +69,7 @@ class NewDecision(Strict):
     scope: Text | None = None
     # reduce_scope: the products that remain certified; extend_scope: optionally, all products after it
     products: Annotated[list[ScopeProduct], at_most(MAX_PRODUCTS, at_least=1)] | None = None
+    complaint_id: Identifier | None = None  # a sanction may cite the complaint it answers (id or reference)
 
 
 class NewAppeal(Strict):
@@ -70,6 +82,83 @@ class AppealDecision(Strict):
     committee: Annotated[list[PersonName], at_most(MAX_COMMITTEE, at_least=1)]
     outcome: Literal["upheld", "dismissed"]
     rationale: Text
+
+
+# An e-mail address as people write one (ASCII; the complaint needs a way to answer, not RFC 5322 in full).
+Email = Annotated[str, Field(min_length=3, max_length=254,
+                             pattern=r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")]
+ComplaintKind = Literal[COMPLAINT_KINDS]  # type: ignore[valid-type]
+
+
+class ComplaintHolder(Strict):
+    name: Name
+    registration_number: Label
+
+
+class ComplaintSubject(Strict):
+    """What the complaint is about: ``body``; a ``certificate`` (its number); a ``holder`` (name and
+    registration number, a certificate optionally); ``mark_misuse`` (the mark and who misuses it)."""
+
+    kind: ComplaintKind
+    certificate_number: Identifier | None = None
+    holder: ComplaintHolder | None = None
+    mark: Label | None = None
+    misuser: Name | None = None
+
+
+class Complainant(Strict):
+    """An identified complainant (R23): a name, and an e-mail or postal address to answer to."""
+
+    name: PersonName
+    email: Email | None = None
+    address: Address | None = None
+
+    @model_validator(mode="after")
+    def reachable(self) -> "Complainant":
+        if not self.email and not self.address:
+            raise ValueError("give an e-mail or a postal address to answer the complainant (R23)")
+        return self
+
+
+class NewComplaint(Strict):
+    subject: ComplaintSubject
+    complainant: Complainant
+    description: Text
+
+
+class StepReason(Strict):
+    reason: Text
+
+
+class Admissibility(Strict):
+    admissible: StrictBool
+    reason: Text
+
+
+class HandlerAssignment(Strict):
+    handler: PersonName
+    reason: Text
+
+
+class AuditLink(Strict):
+    audit_id: Identifier
+    reason: Text
+
+
+class ComplaintOutcome(Strict):
+    outcome: Literal[COMPLAINT_OUTCOMES]  # type: ignore[valid-type]
+    decision_ids: Annotated[list[Identifier], at_most(MAX_BASIS)] = []
+    rationale: Text
+
+
+class ComplaintNotice(Strict):
+    recipient: Literal[NOTICE_RECIPIENTS]  # type: ignore[valid-type]
+    summary: Text
+
+
+COMPLAINT_STATUSES = ("lodged", "acknowledged", "admissible", "investigating", "decided", "closed")
+COMPLAINT_HANDLERS = ("admin", "decision_maker")  # who records a complaint's steps
+COMPLAINT_READERS = ("assessor", "admin", "decision_maker")
 
 
 def router(decisions: Decisions) -> APIRouter:
@@ -100,5 +189,81 @@ def router(decisions: Decisions) -> APIRouter:
     ) -> JSONResponse:
         outcome = decisions.decide_appeal(appeal_id, body.model_dump(), actor.person, key)
         return respond(outcome)
+
+    # -- complaints (ISO/IEC 17065 7.13) --------------------------------------------------------------
+
+    @api.post("/public/v1/complaints", status_code=201)
+    def lodge_public_complaint(body: NewComplaint) -> JSONResponse:
+        """Anyone lodges a complaint, without a token: about the body, a certificate, a holder, or misuse of a
+        mark. The answer is the reference to quote; it never repeats the complainant's name or address."""
+        return respond(decisions.lodge_complaint(body.model_dump(), None))
+
+    @api.post("/v1/complaints", status_code=201)
+    def lodge_complaint(body: NewComplaint, actor: Annotated[Actor, Depends(require(*STAFF))], key: Key
+                        ) -> JSONResponse:
+        """A member of staff records a complaint received by letter, e-mail or phone, for its complainant."""
+        return respond(decisions.lodge_complaint(body.model_dump(), actor.person, key))
+
+    @api.get("/v1/complaints")
+    def list_complaints(
+        actor: Annotated[Actor, Depends(require(*COMPLAINT_READERS))],
+        status: LabelParam = None,
+        kind: LabelParam = None,
+        certificate: IdParam = None,
+        limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = PAGE_DEFAULT,
+        cursor: CursorParam = None,
+    ) -> dict:
+        """The complaints register, in order of receipt, a page at a time."""
+        if status and status not in COMPLAINT_STATUSES:
+            raise InvalidCommand(f"status is one of {', '.join(COMPLAINT_STATUSES)}")
+        if kind and kind not in COMPLAINT_KINDS:
+            raise InvalidCommand(f"kind is one of {', '.join(COMPLAINT_KINDS)}")
+        position = decode_cursor("complaints", cursor) if cursor else "0"
+        if not position.isdigit():
+            raise InvalidCommand("cursor is not one this listing gave out; start again without it")
+        items, more = decisions.complaints(status=status, kind=kind, certificate=certificate, after=int(position),
+                                           limit=limit)
+        return {"items": items, "next_cursor": encode_cursor("complaints", str(more)) if more is not None else None}
+
+    @api.get("/v1/complaints/{complaint_id}")
+    def read_complaint(complaint_id: PathId, actor: Annotated[Actor, Depends(require(*COMPLAINT_READERS))]) -> dict:
+        """A complaint (by id or reference) with its whole history."""
+        return complaint_view(decisions.complaint(complaint_id))
+
+    Handler = Annotated[Actor, Depends(require(*COMPLAINT_HANDLERS))]
+
+    @api.post("/v1/complaints/{complaint_id}/acknowledgement")
+    def acknowledge(complaint_id: PathId, body: StepReason, actor: Handler, key: Key) -> JSONResponse:
+        return respond(decisions.complaint_step(complaint_id, "acknowledge", body.model_dump(), actor.person, key))
+
+    @api.post("/v1/complaints/{complaint_id}/admissibility")
+    def admissibility(complaint_id: PathId, body: Admissibility, actor: Handler, key: Key) -> JSONResponse:
+        """Admissible, or inadmissible with the reason (which closes the complaint)."""
+        return respond(decisions.complaint_step(complaint_id, "admissibility", body.model_dump(), actor.person, key))
+
+    @api.post("/v1/complaints/{complaint_id}/handler")
+    def assign_handler(complaint_id: PathId, body: HandlerAssignment, actor: Handler, key: Key) -> JSONResponse:
+        """The person who investigates: not involved in the file concerned, not the complainant, no adviser (R25)."""
+        return respond(decisions.complaint_step(complaint_id, "handler", body.model_dump(), actor.person, key))
+
+    @api.post("/v1/complaints/{complaint_id}/audits")
+    def link_audit(complaint_id: PathId, body: AuditLink, actor: Handler, key: Key) -> JSONResponse:
+        """A special audit planned through the audits API for the investigation (R29)."""
+        return respond(decisions.complaint_step(complaint_id, "audit", body.model_dump(), actor.person, key))
+
+    @api.post("/v1/complaints/{complaint_id}/outcome")
+    def decide_outcome(complaint_id: PathId, body: ComplaintOutcome, actor: Handler, key: Key) -> JSONResponse:
+        """Well founded (citing the sanction decisions taken) or unfounded; decided by someone not involved (R25)."""
+        return respond(decisions.complaint_step(complaint_id, "outcome", body.model_dump(), actor.person, key))
+
+    @api.post("/v1/complaints/{complaint_id}/notices")
+    def notify(complaint_id: PathId, body: ComplaintNotice, actor: Handler, key: Key) -> JSONResponse:
+        """A written notice sent: to the complainant, and to the holder where one is concerned."""
+        return respond(decisions.complaint_step(complaint_id, "notice", body.model_dump(), actor.person, key))
+
+    @api.post("/v1/complaints/{complaint_id}/close")
+    def close(complaint_id: PathId, body: StepReason, actor: Handler, key: Key) -> JSONResponse:
+        """Closed once the outcome is decided and the notices it requires are sent (R26)."""
+        return respond(decisions.complaint_step(complaint_id, "close", body.model_dump(), actor.person, key))
 
     return api

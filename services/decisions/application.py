@@ -9,7 +9,10 @@ from services.decisions.domain import (
     ON_APPLICATION,
     Appeal,
     CertificationFile,
+    Complaint,
+    ComplaintRegister,
     Decision,
+    check_complaint,
 )
 from shared.application import Outcome, ServiceApplication
 from shared.domain import FileLink, same_person
@@ -31,6 +34,7 @@ def decision_view(decision: Decision) -> dict[str, Any]:
         "scope": decision.scope,
         "products": decision.products,
         "scheme": decision.scheme,
+        "complaint_id": getattr(decision, "complaint_id", None),
     }
 
 
@@ -50,9 +54,49 @@ def appeal_view(appeal: Appeal) -> dict[str, Any]:
     }
 
 
+def complaint_summary(complaint: Complaint) -> dict[str, Any]:
+    """A complaint as the register lists it (for staff and assessors)."""
+    return {
+        "id": str(complaint.id),
+        "reference": complaint.reference,
+        "status": complaint.status,
+        "kind": complaint.kind,
+        "subject": complaint.subject,
+        "application_id": complaint.application_id,
+        "received_on": complaint.received_on.isoformat(),
+        "channel": complaint.channel,
+        "handler": complaint.handler,
+        "outcome": (complaint.outcome or {}).get("outcome"),
+        "closed_on": complaint.closed_on.isoformat() if complaint.closed_on else None,
+    }
+
+
+def complaint_view(complaint: Complaint) -> dict[str, Any]:
+    """A complaint with the whole of its history (staff and assessors only: it names the complainant)."""
+    return {
+        **complaint_summary(complaint),
+        "complainant": {"name": complaint.complainant, "email": complaint.email, "address": complaint.address},
+        "description": complaint.description,
+        "lodged_by": complaint.lodged_by,
+        "acknowledged_on": complaint.acknowledged_on.isoformat() if complaint.acknowledged_on else None,
+        "admissibility": complaint.admissibility,
+        "audits": complaint.audits,
+        "outcome": complaint.outcome,
+        "notices": complaint.notices,
+        "notices_missing": complaint.notices_missing() if complaint.status == "decided" else [],
+        "history": complaint.history,
+    }
+
+
+def complaint_receipt(complaint: Complaint) -> dict[str, Any]:
+    """What the public is answered: the reference to quote, never the complainant's name or address."""
+    return {"id": str(complaint.id), "reference": complaint.reference, "status": complaint.status,
+            "received_on": complaint.received_on.isoformat()}
+
+
 class Decisions(ServiceApplication):
     name = "decisions"
-    published = (Decision, Appeal)
+    published = (Decision, Appeal, Complaint)
 
     def file(self, application_id: str) -> CertificationFile | None:
         return self.find(CertificationFile.create_id(application_id))
@@ -97,6 +141,9 @@ class Decisions(ServiceApplication):
                 effective_from=effective_from, today=today, scope=request.get("scope"),
                 products=request.get("products"),
             )
+            complaint_id = request.get("complaint_id")
+            if complaint_id:
+                complaint_id = str(self.complaint(complaint_id).id)  # it exists (404 otherwise)
             application = file.application or {}
             certified = None
             if outcome == "grant":
@@ -120,6 +167,7 @@ class Decisions(ServiceApplication):
                 actor=actor,
                 reason=request["rationale"],
                 products=request.get("products"),
+                complaint_id=complaint_id,
             )
             file.take(decision_id=str(decision.id), outcome=outcome, certificate_number=number, actor=actor,
                       reason=request["rationale"], products=request.get("products"))
@@ -184,5 +232,128 @@ class Decisions(ServiceApplication):
                                         appeal_id=str(appeal.id), actor=actor)
                 changed.append(file)
             return Outcome(200, appeal_view(appeal), changed)
+
+        return self.execute(command, idempotency)
+
+    # -- complaints (7.13) --------------------------------------------------------------------
+
+    def register(self) -> ComplaintRegister | None:
+        return self.find(ComplaintRegister.create_id())
+
+    def complaint(self, complaint_id: str) -> Complaint:
+        """A complaint by its id or by its reference (C-2026-0001)."""
+        register = self.register()
+        found = register.references.get(complaint_id.strip().upper()) if register else None
+        return self.load_as(Complaint, found or complaint_id)
+
+    def complaints(self, *, status: str | None = None, kind: str | None = None, certificate: str | None = None,
+                   after: int = 0, limit: int = 50) -> tuple[list[dict[str, Any]], int | None]:
+        """The register in order of receipt, filtered; the position to continue after, if there is more."""
+        register = self.register()
+        entries = register.entries if register else []
+        items: list[dict[str, Any]] = []
+        position = after
+        while position < len(entries) and len(items) < limit:
+            complaint = self.load_as(Complaint, entries[position])
+            position += 1
+            if status and complaint.status != status or kind and complaint.kind != kind:
+                continue
+            if certificate and (complaint.certificate_number or "").upper() != certificate.strip().upper():
+                continue
+            items.append(complaint_summary(complaint))
+        return items, position if position < len(entries) else None
+
+    def _file_concerned(self, certificate_number: str | None) -> str | None:
+        """The application (file) a named certificate belongs to; refused if decisions does not know it."""
+        if not certificate_number:
+            return None
+        link = self.find(FileLink.create_id("certificate", certificate_number))
+        if link is None and self.upstream_current("registry"):
+            raise NotFound(f"Certificate {certificate_number} does not exist: the registry has issued no such number")
+        if link is None:
+            raise NotYetKnown(f"Certificate {certificate_number} is not known to decisions yet; retry shortly")
+        return link.application_id
+
+    def lodge_complaint(self, request: dict[str, Any], actor: str | None, idempotency: IdempotencyKey | None = None
+                        ) -> Outcome:
+        """Anyone lodges a complaint: staff for a complainant (``actor``), or the complainant through the
+        public channel (``actor`` None: the complainant is the one who lodged it)."""
+        def command() -> Outcome:
+            subject = {"kind": None, "certificate_number": None, "holder": None, "mark": None, "misuser": None,
+                       **request["subject"]}
+            if subject["certificate_number"]:
+                subject["certificate_number"] = subject["certificate_number"].strip().upper()
+            complainant = request["complainant"]
+            check_complaint(subject=subject, complainant=complainant.get("name", ""), email=complainant.get("email"),
+                            address=complainant.get("address"), description=request["description"])
+            if subject["kind"] == "mark_misuse":  # a misuser may quote any number, a real one or not
+                link = self.find(FileLink.create_id("certificate", subject["certificate_number"] or ""))
+                application_id = link.application_id if link else None
+            else:
+                application_id = self._file_concerned(subject["certificate_number"])
+            today = self.clock.today()
+            by = actor or complainant["name"]
+            register = self.register() or ComplaintRegister(actor=by, reason="the first complaint received")
+            reference = register.next_reference(today)
+            complaint = Complaint(
+                reference=reference, subject=subject, complainant=complainant["name"],
+                email=complainant.get("email"), address=complainant.get("address"),
+                description=request["description"], received_on=today, channel="staff" if actor else "public",
+                application_id=application_id, actor=by, reason=f"complaint {reference} received",
+            )
+            register.enter(complaint_id=str(complaint.id), reference=reference, received_on=today, actor=by,
+                           reason=f"complaint {reference} entered in the register")
+            body = complaint_view(complaint) if actor else complaint_receipt(complaint)
+            return Outcome(201, body, [complaint, register])
+
+        return self.execute(command, idempotency)
+
+    def _impartiality_facts(self, complaint: Complaint) -> tuple[list[str], list[str]]:
+        """Who evaluated or decided the file concerned, and who advised its holder lately (R25)."""
+        file = self.file(complaint.application_id) if complaint.application_id else None
+        if file is None:
+            return [], []
+        return file.involved_people(), file.advisers(self.clock.today())
+
+    def complaint_step(self, complaint_id: str, step: str, request: dict[str, Any], actor: str,
+                       idempotency: IdempotencyKey | None = None) -> Outcome:
+        """One step of a complaint's handling, by a member of staff."""
+        def command() -> Outcome:
+            complaint = self.complaint(complaint_id)
+            today = self.clock.today()
+            if step == "acknowledge":
+                complaint.acknowledge(today=today, actor=actor, reason=request["reason"])
+            elif step == "admissibility":
+                complaint.decide_admissibility(admissible=request["admissible"], today=today, actor=actor,
+                                               reason=request["reason"])
+            elif step == "handler":
+                involved, advisers = self._impartiality_facts(complaint)
+                complaint.assign_handler(person=request["handler"], involved=involved, advisers=advisers, today=today,
+                                         actor=actor, reason=request["reason"])
+            elif step == "audit":
+                audit_id = request["audit_id"]
+                link = self.find(FileLink.create_id("audit", audit_id))
+                if link is None:
+                    raise NotYetKnown(f"Audit {audit_id} is not known to decisions yet; if it was just planned, "
+                                      "retry shortly, otherwise check the id")
+                file = self.file(link.application_id)
+                kind = ((file.audits if file else {}).get(audit_id) or {}).get("kind")
+                complaint.link_audit(audit_id=audit_id, audit_kind=kind, audit_application_id=link.application_id,
+                                     today=today, actor=actor, reason=request["reason"])
+            elif step == "outcome":
+                cited = [self.decision(decision_id) for decision_id in request["decision_ids"]]
+                involved, advisers = self._impartiality_facts(complaint)
+                complaint.decide_outcome(
+                    outcome=request["outcome"], involved=involved, advisers=advisers, today=today, actor=actor,
+                    rationale=request["rationale"],
+                    decisions=[{"id": str(d.id), "outcome": d.outcome, "application_id": d.application_id}
+                               for d in cited])
+            elif step == "notice":
+                complaint.notify(recipient=request["recipient"], summary=request["summary"], today=today, actor=actor)
+            elif step == "close":
+                complaint.close(today=today, actor=actor, reason=request["reason"])
+            else:  # pragma: no cover - the routes name the steps
+                raise InvalidCommand(f"No such step of a complaint: {step}")
+            return Outcome(200, complaint_view(complaint), [complaint])
 
         return self.execute(command, idempotency)

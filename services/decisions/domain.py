@@ -11,6 +11,7 @@ from eventsourcing.domain import Aggregate, event
 from shared.certificate_states import OUTCOME_STATUS, REVISIONS, check_outcome
 from shared.domain import advisers_within_cooling_off, natural_id, person_key, same_person
 from shared.errors import (
+    AgreementMissing,
     ConflictOfInterest,
     EffectiveDateBeforeDecision,
     InvalidCommand,
@@ -30,6 +31,14 @@ NEEDS_NO_OPEN_MAJOR = frozenset({"grant", "renew", "restore", "extend_scope"})  
 
 NEEDS_SCOPE = frozenset({"extend_scope", "reduce_scope"})
 APPEALABLE = frozenset({"refuse", "suspend", "withdraw", "reduce_scope"})
+
+# Complaints (7.13): what a complaint is about, and who is told its outcome.
+COMPLAINT_KINDS = ("body", "certificate", "holder", "mark_misuse")
+CONCERNS_HOLDER = frozenset({"certificate", "holder"})  # the holder is told the outcome too (7.13.8)
+COMPLAINT_OUTCOMES = ("well_founded", "unfounded")
+SANCTIONS = frozenset({"suspend", "withdraw", "reduce_scope"})  # decisions an outcome may cite
+NOTICE_RECIPIENTS = ("complainant", "holder")
+COMPLAINT_AUDIT_KINDS = frozenset({"special"})  # an investigation's audit is a special (unannounced) one
 
 
 class CertificationFile(Aggregate):
@@ -55,6 +64,8 @@ class CertificationFile(Aggregate):
         self.reported_before_suspension: dict[str, list[str]] = {}
         self.upheld_appeals: dict[str, str] = {}  # number -> appeal upheld against its suspension in force
         self.certified_products: list[dict[str, Any]] | None = None  # as granted, then as scope changes set them
+        self.agreement: dict[str, Any] | None = None  # the certification agreement the holder accepted (R28)
+        self.deciders: list[str] = []  # whoever took a decision on this file
 
     # -- facts learnt from other services -------------------------------------------------------
 
@@ -67,6 +78,16 @@ class CertificationFile(Aggregate):
     @event("ApplicationStatusNoted")
     def note_application_status(self, status: str) -> None:
         self.application_status = status
+
+    @event("AgreementNoted")
+    def note_agreement(self, agreement: dict[str, Any]) -> None:
+        """The holder accepted the certification agreement (conditions and licence versions, date)."""
+        self.agreement = agreement
+
+    @event("ConsultancyNoted")
+    def note_consultancy(self, consultancy: list[dict[str, Any]]) -> None:
+        """The holder's current consultancy declaration replaces the one made at submission (R2 uses it)."""
+        self.application = {**(self.application or {}), "consultancy": consultancy}
 
     @event("AuditNoted")
     def note_audit(self, audit_id: str, kind: str | None = None) -> None:
@@ -103,6 +124,10 @@ class CertificationFile(Aggregate):
 
     def involved_in_evaluation(self, person: str) -> list[str]:
         return [audit for name, audits in self.evaluators.items() if same_person(name, person) for audit in audits]
+
+    def involved_people(self) -> list[str]:
+        """Everyone who evaluated this file or took a decision on it."""
+        return [*self.evaluators, *self.deciders]
 
     def advisers(self, today: date) -> list[str]:
         return advisers_within_cooling_off((self.application or {}).get("consultancy", []), today)
@@ -220,6 +245,11 @@ class CertificationFile(Aggregate):
                 f"{', '.join(sorted(self.open_majors))}; close them before a {outcome}",
                 open_findings=sorted(self.open_majors),
             )
+        if outcome == "grant" and self.agreement is None:
+            raise AgreementMissing(
+                f"R28: the holder of application {self.application_id} has not accepted the certification agreement; "
+                "no grant until it has (with the application, or afterwards through the applications service)"
+            )
 
     def take(
         self, *, decision_id: str, outcome: str, certificate_number: str | None, actor: str, reason: str,
@@ -253,6 +283,7 @@ class CertificationFile(Aggregate):
     ) -> None:
         if products is not None:
             self.certified_products = products
+        self.deciders.append(actor)
         self.decided.append({"decision_id": decision_id, "outcome": outcome, "certificate_number": certificate_number})
         if certificate_number and outcome in ("suspend", "restore"):
             self.upheld_appeals.pop(certificate_number, None)
@@ -285,8 +316,10 @@ class Decision(Aggregate):
         actor: str,
         reason: str,
         products: list[dict[str, Any]] | None = None,
+        complaint_id: str | None = None,
     ) -> None:
         self.products = products
+        self.complaint_id = complaint_id  # the complaint this decision answers (a sanction on a well-founded one)
         self.outcome = outcome
         self.application_id = application_id
         self.certificate_number = certificate_number
@@ -364,3 +397,257 @@ class Appeal(Aggregate):
         self.committee = committee
         self.outcome = outcome
         self.rationale = rationale
+
+
+def check_complaint(*, subject: dict[str, Any], complainant: str, email: str | None, address: str | None,
+                    description: str) -> None:
+    """R23: a complaint names an identified complainant (a name, and an e-mail or postal address to answer
+    to) and what it is about, as its kind needs: a certificate's number, a holder's name and registration
+    number, or the mark and its alleged misuser. An anonymous complaint is not handled (7.13.1)."""
+    kind = subject.get("kind")
+    if kind not in COMPLAINT_KINDS:
+        raise InvalidCommand(f"A complaint is about one of {', '.join(COMPLAINT_KINDS)} ('subject.kind')")
+    if not (complainant or "").strip():
+        raise InvalidCommand("R23: a complaint names its complainant ('complainant.name'); "
+                             "an anonymous complaint is not handled")
+    if not (email or "").strip() and not (address or "").strip():
+        raise InvalidCommand("R23: a complaint gives an e-mail or postal address to answer the complainant "
+                             "('complainant.email' or 'complainant.address')")
+    if not (description or "").strip():
+        raise InvalidCommand("A complaint describes what happened ('description')")
+    holder = subject.get("holder") or {}
+    if kind == "certificate" and not subject.get("certificate_number"):
+        raise InvalidCommand("A complaint about a certificate names it ('subject.certificate_number')")
+    if kind == "holder" and not (holder.get("name") and holder.get("registration_number")):
+        raise InvalidCommand("A complaint about a holder names it and its registration number "
+                             "('subject.holder.name', 'subject.holder.registration_number')")
+    if kind == "mark_misuse" and not (subject.get("mark") and subject.get("misuser")):
+        raise InvalidCommand("A report of misuse of a mark names the mark and who misuses it "
+                             "('subject.mark', 'subject.misuser')")
+    if kind in ("body", "mark_misuse") and holder:
+        raise InvalidCommand(f"A complaint of kind {kind} names no holder; use kind 'holder' or 'certificate'")
+
+
+class ComplaintRegister(Aggregate):
+    """The body's register of complaints: their order of receipt and their reference numbers
+    (C-2026-0001, counted per year of receipt). Internal to decisions: the listing reads it."""
+
+    @staticmethod
+    def create_id(**_: Any) -> UUID:
+        return natural_id("complaint-register", "register")
+
+    @event("Opened")
+    def __init__(self, *, actor: str, reason: str) -> None:
+        self.entries: list[str] = []  # complaint ids, in order of receipt
+        self.references: dict[str, str] = {}  # reference -> complaint id
+        self.per_year: dict[str, int] = {}
+
+    def next_reference(self, received_on: date) -> str:
+        return f"C-{received_on.year}-{self.per_year.get(str(received_on.year), 0) + 1:04d}"
+
+    @event("Entered")
+    def enter(self, complaint_id: str, reference: str, received_on: date, actor: str, reason: str) -> None:
+        self.entries.append(complaint_id)
+        self.references[reference] = complaint_id
+        year = str(received_on.year)
+        self.per_year[year] = self.per_year.get(year, 0) + 1
+
+
+class Complaint(Aggregate):
+    """A complaint (ISO/IEC 17065 7.13): about the body, a certificate, a holder, or misuse of a mark by
+    someone who holds no certificate. Acknowledged, judged admissible (or closed as inadmissible),
+    investigated by a handler who was not involved in its subject (R25), possibly with a special audit,
+    decided (well founded or unfounded, citing any sanction decisions), notified in writing to the
+    complainant and, where a certificate or holder is concerned, to the holder, and only then closed.
+
+    Each step is its own command and event with actor and reason; a step out of order is refused
+    (R24, 409 invalid-transition) and records nothing."""
+
+    @event("Lodged")
+    def __init__(
+        self, *, reference: str, subject: dict[str, Any], complainant: str, email: str | None, address: str | None,
+        description: str, received_on: date, channel: str, application_id: str | None, actor: str, reason: str,
+    ) -> None:
+        self.reference = reference
+        self.subject = subject
+        self.kind = subject["kind"]
+        self.certificate_number: str | None = subject.get("certificate_number")
+        self.application_id = application_id  # the certification file concerned, when a certificate is named
+        self.complainant = complainant
+        self.email = email
+        self.address = address
+        self.description = description
+        self.received_on = received_on
+        self.channel = channel  # "public" (the complainant, unauthenticated) or "staff" (recorded for them)
+        self.lodged_by = actor
+        self.status = "lodged"
+        self.acknowledged_on: date | None = None
+        self.admissible: bool | None = None
+        self.admissibility: dict[str, Any] | None = None
+        self.handler: str | None = None
+        self.audits: list[str] = []
+        self.outcome: dict[str, Any] | None = None
+        self.notices: list[dict[str, Any]] = []
+        self.closed_on: date | None = None
+        self.history: list[dict[str, Any]] = []
+        self._step("lodged", received_on, actor, reason)
+
+    def _step(self, step: str, on: date, by: str, reason: str, **facts: Any) -> None:
+        self.history.append({"step": step, "on": on.isoformat(), "by": by, "reason": reason, **facts})
+
+    @property
+    def concerns_holder(self) -> bool:
+        return self.kind in CONCERNS_HOLDER
+
+    def _expect(self, step: str, *statuses: str) -> None:
+        if self.status not in statuses:
+            raise InvalidTransition(
+                f"R24: complaint {self.reference} is {self.status}; {step} comes when it is {' or '.join(statuses)}")
+
+    # -- steps --------------------------------------------------------------------------------
+
+    def acknowledge(self, *, today: date, actor: str, reason: str) -> None:
+        self._expect("acknowledgement", "lodged")
+        self._acknowledged(acknowledged_on=today, actor=actor, reason=reason)
+
+    @event("Acknowledged")
+    def _acknowledged(self, acknowledged_on: date, actor: str, reason: str) -> None:
+        self.status = "acknowledged"
+        self.acknowledged_on = acknowledged_on
+        self._step("acknowledged", acknowledged_on, actor, reason)
+
+    def decide_admissibility(self, *, admissible: bool, today: date, actor: str, reason: str) -> None:
+        """Admissible: it goes on to investigation. Inadmissible (with the reason): it is closed."""
+        self._expect("the admissibility decision", "acknowledged")
+        self._admissibility(admissible=admissible, decided_on=today, actor=actor, reason=reason)
+
+    @event("AdmissibilityDecided")
+    def _admissibility(self, admissible: bool, decided_on: date, actor: str, reason: str) -> None:
+        self.admissible = admissible
+        self.admissibility = {"admissible": admissible, "decided_on": decided_on.isoformat(), "by": actor,
+                              "reason": reason}
+        self.status = "admissible" if admissible else "closed"
+        if not admissible:
+            self.closed_on = decided_on
+        self._step("admissible" if admissible else "inadmissible", decided_on, actor, reason)
+
+    def check_not_involved(self, person: str, involved: list[str], advisers: list[str], acting_as: str) -> None:
+        """R25: whoever handles or decides a complaint took no part in evaluating or deciding the file
+        concerned, is not the complainant, and did not advise the holder in the cooling-off period."""
+        if any(same_person(person, other) for other in involved):
+            raise SeparationOfDuties(
+                f"R25: {person} evaluated or decided the file that complaint {self.reference} concerns "
+                f"and may not act as {acting_as}")
+        if same_person(person, self.complainant):
+            raise ConflictOfInterest(f"R25: {person} lodged complaint {self.reference} and may not act as {acting_as}")
+        if any(same_person(person, adviser) for adviser in advisers):
+            raise ConflictOfInterest(
+                f"R25: {person} advised the holder in the last two years and may not act as {acting_as} "
+                f"on complaint {self.reference}")
+
+    def assign_handler(self, *, person: str, involved: list[str], advisers: list[str], today: date, actor: str,
+                       reason: str) -> None:
+        """The handler investigates; a handler may be replaced while the investigation runs."""
+        self._expect("assigning a handler", "admissible", "investigating")
+        self.check_not_involved(person, involved, advisers, "complaint handler")
+        self._handler_assigned(person=person, assigned_on=today, actor=actor, reason=reason)
+
+    @event("HandlerAssigned")
+    def _handler_assigned(self, person: str, assigned_on: date, actor: str, reason: str) -> None:
+        self.status = "investigating"
+        self.handler = person
+        self._step("handler_assigned", assigned_on, actor, reason, handler=person)
+
+    def link_audit(self, *, audit_id: str, audit_kind: str | None, audit_application_id: str, today: date,
+                   actor: str, reason: str) -> None:
+        """R29: the investigation may rest on a special audit, of the file concerned when the complaint
+        names a certificate."""
+        self._expect("linking an audit", "investigating")
+        if audit_kind not in COMPLAINT_AUDIT_KINDS:
+            raise InvalidCommand(
+                f"R29: audit {audit_id} is a {audit_kind or 'unknown kind of'} audit; a complaint's investigation "
+                "links a special audit (plan one with kind 'special')", audit_id=audit_id)
+        if self.application_id and audit_application_id != self.application_id:
+            raise InvalidCommand(
+                f"R29: audit {audit_id} belongs to another file than certificate {self.certificate_number}",
+                audit_id=audit_id)
+        if audit_id in self.audits:
+            raise InvalidTransition(f"Audit {audit_id} is already linked to complaint {self.reference}")
+        self._audit_linked(audit_id=audit_id, linked_on=today, actor=actor, reason=reason)
+
+    @event("AuditLinked")
+    def _audit_linked(self, audit_id: str, linked_on: date, actor: str, reason: str) -> None:
+        self.audits.append(audit_id)
+        self._step("audit_linked", linked_on, actor, reason, audit_id=audit_id)
+
+    def decide_outcome(self, *, outcome: str, decisions: list[dict[str, Any]], involved: list[str],
+                       advisers: list[str], today: date, actor: str, rationale: str) -> None:
+        """Well founded (citing the sanction decisions taken, if any) or unfounded (citing none). ``decisions``:
+        each cited decision's id, outcome and application id, as this service recorded it."""
+        self._expect("the outcome", "investigating")
+        if outcome not in COMPLAINT_OUTCOMES:
+            raise InvalidCommand(f"A complaint's outcome is one of {', '.join(COMPLAINT_OUTCOMES)}")
+        self.check_not_involved(actor, involved, advisers, "the one who decides the outcome")
+        ids = [d["id"] for d in decisions]
+        if len(set(ids)) != len(ids):
+            raise InvalidCommand("The outcome cites a decision more than once ('decision_ids')")
+        if outcome == "unfounded" and decisions:
+            raise InvalidCommand("R27: an unfounded complaint leads to no sanction; cite no decision ('decision_ids')")
+        for decision in decisions:
+            if decision["outcome"] not in SANCTIONS:
+                raise InvalidCommand(
+                    f"R27: decision {decision['id']} is a {decision['outcome']}; an outcome cites sanction decisions "
+                    f"({', '.join(sorted(SANCTIONS))})", decision_id=decision["id"])
+            if self.application_id and decision["application_id"] != self.application_id:
+                raise InvalidCommand(
+                    f"R27: decision {decision['id']} concerns another file than certificate {self.certificate_number}",
+                    decision_id=decision["id"])
+        self._outcome_decided(outcome=outcome, decision_ids=ids, decided_on=today, actor=actor, reason=rationale)
+
+    @event("OutcomeDecided")
+    def _outcome_decided(self, outcome: str, decision_ids: list[str], decided_on: date, actor: str,
+                         reason: str) -> None:
+        self.status = "decided"
+        self.outcome = {"outcome": outcome, "decision_ids": decision_ids, "decided_on": decided_on.isoformat(),
+                        "by": actor, "rationale": reason}
+        self._step("outcome_decided", decided_on, actor, reason, outcome=outcome, decision_ids=decision_ids)
+
+    def notify(self, *, recipient: str, summary: str, today: date, actor: str) -> None:
+        """A written notice of the outcome: to the complainant always, to the holder where a certificate or
+        holder is concerned. The complainant is also told when the complaint is inadmissible."""
+        if recipient not in NOTICE_RECIPIENTS:
+            raise InvalidCommand(f"A notice goes to one of {', '.join(NOTICE_RECIPIENTS)} ('recipient')")
+        if recipient == "holder" and not self.concerns_holder:
+            raise InvalidCommand(f"Complaint {self.reference} ({self.kind}) concerns no holder to notify")
+        closed_inadmissible = self.status == "closed" and self.admissible is False
+        if not (self.status == "decided" or (closed_inadmissible and recipient == "complainant")):
+            raise InvalidTransition(
+                f"R24: complaint {self.reference} is {self.status}; its notices follow the outcome "
+                "(or, to the complainant, the inadmissibility decision)")
+        self._notified(recipient=recipient, summary=summary, sent_on=today, actor=actor, reason=summary)
+
+    @event("Notified")
+    def _notified(self, recipient: str, summary: str, sent_on: date, actor: str, reason: str) -> None:
+        self.notices.append({"recipient": recipient, "summary": summary, "sent_on": sent_on.isoformat(), "by": actor})
+        self._step("notified", sent_on, actor, reason, recipient=recipient)
+
+    def notices_missing(self) -> list[str]:
+        required = ["complainant", "holder"] if self.concerns_holder else ["complainant"]
+        sent = {notice["recipient"] for notice in self.notices}
+        return [recipient for recipient in required if recipient not in sent]
+
+    def close(self, *, today: date, actor: str, reason: str) -> None:
+        """R26: closed only after the outcome and the written notices it requires."""
+        self._expect("closing", "decided")
+        missing = self.notices_missing()
+        if missing:
+            raise InvalidTransition(
+                f"R26: complaint {self.reference} is closed once notified in writing; no notice yet to "
+                f"{' and '.join(missing)}", missing_notices=missing)
+        self._closed(closed_on=today, actor=actor, reason=reason)
+
+    @event("Closed")
+    def _closed(self, closed_on: date, actor: str, reason: str) -> None:
+        self.status = "closed"
+        self.closed_on = closed_on
+        self._step("closed", closed_on, actor, reason)

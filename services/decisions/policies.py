@@ -7,6 +7,8 @@ from typing import Any, Iterable
 
 from services.decisions.application import Decisions
 from shared.contract.types import (
+    APPLICATION_AGREEMENT_ACCEPTED,
+    APPLICATION_CONSULTANCY_DECLARED,
     APPLICATION_INFORMATION_SUPPLIED,
     APPLICATION_REVIEWED,
     APPLICATION_SUBMITTED,
@@ -24,6 +26,7 @@ from shared.domain import FileLink
 from shared.messages import Message
 
 FILE_FIELDS = ("scheme", "applicant", "production_unit", "products", "scope", "consultancy", "submitted_by")
+AGREEMENT_FIELDS = ("conditions_version", "licence_version", "accepted_on")
 
 
 def on_applications(decisions: Decisions):
@@ -33,6 +36,14 @@ def on_applications(decisions: Decisions):
             if file.application is not None:
                 return []
             file.note_application(application={k: message.data[k] for k in FILE_FIELDS})
+            if message.data.get("agreement"):  # accepted with the application (absent in older events)
+                file.note_agreement(agreement={k: message.data["agreement"].get(k) for k in AGREEMENT_FIELDS})
+        elif message.type == APPLICATION_AGREEMENT_ACCEPTED:
+            file.note_agreement(agreement={k: message.data.get(k) for k in AGREEMENT_FIELDS})
+        elif message.type == APPLICATION_CONSULTANCY_DECLARED:
+            if file.application is None:
+                return []
+            file.note_consultancy(consultancy=message.data["consultancy"])
         elif message.type == APPLICATION_REVIEWED:
             file.note_application_status(status=message.data["outcome"])
         elif message.type == APPLICATION_WITHDRAWN:

@@ -176,6 +176,7 @@ def make_decision(outcome: str = "grant", **overrides: Any) -> Decision:
         actor=DECIDER,
         reason="audit conforming, no open major nonconformity",
         products=None,
+        complaint_id=None,
     )
     kwargs.update(overrides)
     return Decision(**kwargs)

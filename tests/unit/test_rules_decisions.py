@@ -13,6 +13,7 @@ from shared.errors import (
     OpenMajorNonconformity,
     SeparationOfDuties,
 )
+from tests.unit import factories
 from tests.unit.factories import (
     AUDIT_ID,
     AUDITOR,
@@ -33,11 +34,22 @@ from tests.unit.factories import (
     make_appeal,
     make_certificate,
     make_decision,
-    make_file,
     recorded,
     refused,
     with_reported_audit,
 )
+
+
+AGREEMENT = {"conditions_version": "2026-01", "licence_version": "2026-01", "accepted_on": "2026-05-01"}
+
+
+def make_file(**kwargs) -> CertificationFile:
+    """The factories' file, whose holder has accepted the certification agreement (R28 is tested in
+    test_rules_complaints.py)."""
+    file = factories.make_file(**kwargs)
+    file.note_agreement(agreement=AGREEMENT)
+    file.collect_events()
+    return file
 
 
 def decide(file: CertificationFile, outcome: str = "grant", **overrides):
