@@ -13,6 +13,7 @@ from services.audits.application import Audits
 from services.decisions import policies as decisions_policies
 from services.decisions.application import Decisions
 from services.projections.certificates import CertificateView
+from services.projections.holder import HolderView
 from services.projections.log import CheckpointJournal, LogLost, TransparencyLog
 from services.projections.trail import TrailView
 from services.registry import policies as registry_policies
@@ -50,6 +51,7 @@ class Hallmark:
     views: ViewDatabase | None = None
     certificates: CertificateView | None = None
     trail: TrailView | None = None
+    holder: HolderView | None = None  # the holder's dossier, with the trail (projections)
     feeds: dict[str, Feed] = field(default_factory=dict)  # every service's feed, for verify (projections)
     consumers: list[Consumer] = field(default_factory=list)
     pump: Pump | None = None
@@ -293,6 +295,7 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None, comp
                     hallmark.close()
                     raise ConfigurationError(str(lost)) from None
             hallmark.feeds = {source: feed(source) for source in APPLICATIONS}  # verify reads these
+            hallmark.holder = HolderView(hallmark.views, hallmark.vault)
 
     a, au, d, r = hallmark.applications, hallmark.audits, hallmark.decisions, hallmark.registry
     plan: list[tuple[str, Any, list[str], Callable[[], Any]]] = [
@@ -307,12 +310,13 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None, comp
         ("registry<-decisions", r, ["decisions"], lambda: PolicyTarget(r, registry_policies.on_decision(r))),
         ("certificates<-registry", hallmark.certificates, ["registry"], lambda: hallmark.certificates),
         ("trail<-all", hallmark.trail, list(APPLICATIONS), lambda: hallmark.trail),
+        ("holder<-all", hallmark.holder, list(APPLICATIONS), lambda: hallmark.holder),
     ]
     for name, owner, sources, target in plan:
         if owner is None:
             continue
         feeds = [feed(s) for s in sources]  # a feed of its own each: a Kafka feed holds a read position
-        hallmark.consumers.append(Consumer(name, feeds, target(), merge_by_time=name == "trail<-all",
+        hallmark.consumers.append(Consumer(name, feeds, target(), merge_by_time=name in ("trail<-all", "holder<-all"),
                                            record_positions=kafka))
 
     # Over Kafka nothing wakes the pump when a record arrives: it polls its (buffered) feeds more often.

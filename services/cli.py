@@ -361,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     token.set_defaults(func=_token)
 
     rebuild = sub.add_parser("rebuild", help="drop and rebuild the projections from the event stores")
-    rebuild.add_argument("--view", choices=["all", "certificates", "trail"], default="all")
+    rebuild.add_argument("--view", choices=["all", "certificates", "trail", "holder"], default="all")
     rebuild.add_argument("--distributed", action="store_true",
                          help="rebuild a view of the instance 'make up' runs, from the Kafka topics")
     rebuild.set_defaults(func=_rebuild)

@@ -44,7 +44,7 @@ class Progress:
 
 def rebuild(hallmark: Hallmark, which: str = "all", out: TextIO = sys.stderr) -> dict[str, int]:
     """Drop the chosen views and replay every service's published events into them."""
-    views = {"certificates": hallmark.certificates, "trail": hallmark.trail}
+    views = {"certificates": hallmark.certificates, "trail": hallmark.trail, "holder": hallmark.holder}
     views = {name: view for name, view in views.items() if view is not None}  # this process's views
     chosen = list(views) if which == "all" else [which]
     absent = [name for name in chosen if name not in views]

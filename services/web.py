@@ -20,7 +20,7 @@ from services.decisions.api import router as decisions_router
 from services.directory import directory_router
 from services.operations import people_router
 from services.operations import router as operations_router
-from services.projections.api import certificates_router, trail_router
+from services.projections.api import certificates_router, holder_router, trail_router
 from services.projections.signing import AnswerSigner
 from services.registry.api import router as registry_router
 from shared.consistency import ConsistencyMiddleware
@@ -123,6 +123,8 @@ def create_app(hallmark: Hallmark, *, run_pump: bool = True) -> FastAPI:
         services["registry"].append(partners_router(store, token_key, issuer, settings.allow_http_webhooks))
     if hallmark.trail is not None:
         services["projections"] = [trail_router(hallmark.trail, hallmark.verify_trail, hallmark.clock.zone)]
+    if hallmark.holder is not None:
+        services["projections"].append(holder_router(hallmark.holder))
     for routers in services.values():
         for router in routers:
             app.include_router(router)
@@ -176,7 +178,7 @@ def create_app(hallmark: Hallmark, *, run_pump: bool = True) -> FastAPI:
                 checks[f"store:{service.name}"] = "ok"
             except Exception as error:  # report, never raise, from a health check
                 checks[f"store:{service.name}"] = f"unreachable: {type(error).__name__}"
-        for view in (hallmark.certificates, hallmark.trail):
+        for view in (hallmark.certificates, hallmark.trail, hallmark.holder):
             if view is None:
                 continue
             try:

@@ -12,6 +12,7 @@ from pydantic import Field, model_validator
 
 from services.projections.certificates import CertificateView, attention, public_view, validity_on
 from services.projections.evidence import make_pack, select
+from services.projections.holder import HolderView, organisation_key
 from services.projections.impartiality import impartiality
 from services.projections.log import b64
 from services.projections.signing import MEDIA_TYPE as JWT
@@ -19,7 +20,7 @@ from services.projections.signing import AnswerSigner, wants_jwt
 from services.projections.trail import TrailView
 from services.projections.transparency import transparency_page
 from shared import consistency
-from shared.errors import InvalidCommand, NotFound
+from shared.errors import InvalidCommand, NotFound, NotPermitted
 from shared.evidence.entry import decode_entry
 from shared.http.auth import STAFF, Actor, require
 from shared.http.fields import (
@@ -43,6 +44,7 @@ from shared.http.problems import PROBLEM_BASE
 Status = Literal["active", "suspended", "withdrawn", "expired", "terminated", "superseded"]
 CERTIFICATES = "after"  # the cursor kind of both certificate listings, which page in number order
 TRAIL = "trail"
+HOLDER_FILES = "holder-files"
 MAX_PERIOD_DAYS = 3660
 MAX_INDEX = 2**62  # a log index or size fits a BIGINT
 MAX_VERIFIED = 100  # certificates per bulk verification, as IAF CertSearch's bulk search
@@ -406,5 +408,54 @@ def trail_router(view: TrailView, verify: Callable[[], dict], zone: tzinfo) -> A
         if old > new:
             raise InvalidCommand(f"from={old} is larger than to={new}", field="from")
         return {"from": old, "to": new, "proof": [b64(h) for h in log.consistency_proof(old, new)]}
+
+    return api
+
+
+def holder_router(view: HolderView) -> APIRouter:
+    """The holder's dossier: the holder's staff see their organisation's files (R18), without what they
+    must not see (R22); the body's staff see every file the same way."""
+    api = APIRouter(tags=["holder"])
+    readers = require("applicant", *STAFF)
+
+    def organisation_of(actor: Actor) -> str | None:
+        """The holder whose files the actor sees; None: every holder's (the body's staff)."""
+        if actor.has(*STAFF):
+            return None
+        if actor.organisation is None:
+            raise NotPermitted("The holder's dossier is shown to the holder's staff acting for their organisation: "
+                               "the token needs the claim 'organisation' (the holder's registration number) (R18)")
+        return actor.organisation
+
+    def position(cursor: str) -> tuple[str, str]:
+        at, _, application_id = decode_cursor(HOLDER_FILES, cursor).partition("|")
+        if not at or not application_id:
+            raise InvalidCommand("cursor is not one this listing gave out; start again without it")
+        return at, application_id
+
+    @api.get("/v1/holder/files")
+    def holder_files(
+        actor: Annotated[Actor, Depends(readers)],
+        registration_number: Annotated[LabelParam, Query(description="staff: one holder's files")] = None,
+        limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = PAGE_DEFAULT,
+        cursor: CursorParam = None,
+    ) -> dict:
+        """The holder's certification files in the order applied for, each as a summary."""
+        organisation = organisation_of(actor) or registration_number
+        items, last = view.files(organisation=organisation, after=position(cursor) if cursor else None, limit=limit)
+        return {"items": items, "next_cursor": encode_cursor(HOLDER_FILES, "|".join(last)) if last else None}
+
+    @api.get("/v1/holder/files/{application_id}")
+    def holder_file(application_id: PathId, actor: Annotated[Actor, Depends(readers)]) -> dict:
+        """One file: application, audits (team, findings, samples and results, corrective actions, report and
+        comments), decisions, appeals and certificates, and every step in order."""
+        organisation = organisation_of(actor)
+        file = view.file(application_id)
+        if file is None:
+            raise NotFound(f"Application {application_id} has no file in the holder's dossier (yet)")
+        if organisation is not None and organisation_key(organisation) != file["organisation"]:
+            raise NotPermitted(f"File {application_id} is another holder's: the holder's staff see their own "
+                               "organisation's files only (R18)")
+        return {k: v for k, v in file.items() if k != "organisation"}
 
     return api
