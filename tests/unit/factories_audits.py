@@ -64,3 +64,24 @@ def submit(audit: Audit, *, today: date = TODAY, ca_id: str = "CA-1", finding_id
            organisation: str | None = HOLDER, holder: str | None = HOLDER) -> None:
     audit.submit_corrective_action(finding_id=finding_id, corrective_action_id=ca_id, **ACTION, holder=holder,
                                    organisation=organisation, today=today, actor=HOLDER_STAFF)
+
+
+def audit_with_every_new_event() -> list[Any]:
+    """The events of one audit that samples, reports a result and its correction, records a finding on it,
+    takes a corrective action through rejection and acceptance, reports and takes the holder's comment:
+    for the R10 walk of tests/unit/test_rules_records.py."""
+    audit = sampling_audit()
+    audit.take_sample(sample_id=SAMPLE_ID, **SAMPLE, today=TODAY, actor=AUDITOR)
+    first = post_result(audit)
+    current = post_result(audit, corrects=first["result_id"], method="EN 1340 annex F (repeat)")
+    audit.record_finding(finding_id="F-1", actor=AUDITOR, **FINDING, sample_result=current["result_id"])
+    submit(audit)
+    audit.review_corrective_action(finding_id="F-1", corrective_action_id="CA-1", outcome="rejected",
+                                   reason="no curing records", today=TODAY, actor=AUDITOR)
+    submit(audit, ca_id="CA-2")
+    audit.review_corrective_action(finding_id="F-1", corrective_action_id="CA-2", outcome="accepted",
+                                   reason="records checked", today=TODAY, actor=LEAD)
+    audit.issue_report(report_id="RPT-1", today=TODAY, actor=LEAD, **REPORT)
+    audit.comment_on_report(comment_id="C-1", comment="noted", holder=HOLDER, organisation=HOLDER, today=TODAY,
+                            actor=HOLDER_STAFF)
+    return list(audit.collect_events())

@@ -33,6 +33,7 @@ from tests.unit.factories import (
     make_file,
     make_scheme,
 )
+from tests.unit.factories_audits import audit_with_every_new_event
 
 
 def event_names(cls: type) -> set[str]:
@@ -67,7 +68,7 @@ def whole_file() -> dict[type, list]:
     audit.close_finding(finding_id="F-1", evidence="fixed", today=TODAY, actor=AUDITOR)
     audit.issue_report(report_id="RPT-1", conclusion="conforming", recommendation="grant", summary="ok",
                        today=TODAY, actor=LEAD)
-    events[Audit] = audit.collect_events()
+    events[Audit] = audit.collect_events() + audit_with_every_new_event()
 
     events[Decision] = make_decision().collect_events()
 
