@@ -235,3 +235,23 @@ def test_the_register_is_for_assessors_and_staff_filtered_and_paged(api):
     assert step(api, page["items"][0]["id"], "acknowledgement", {"reason": "r"}, by=ASSESSOR).status_code == 403
     unknown = api.post("/v1/complaints", complaint_body("certificate", number="BENOR-99999"), *CLERK)
     assert unknown.status_code in (404, 409), unknown.text  # a complaint about a certificate names a real one
+
+
+def test_the_complainants_and_handlers_names_are_sealed_wherever_stored(api, hallmark):
+    from tests.integration.test_erasure import _everything_stored
+
+    file = File(api)
+    lodged = file.ok(api.post("/v1/complaints", complaint_body("mark_misuse"), *CLERK), 201)
+    file.ok(step(api, lodged["id"], "acknowledgement", {"reason": "received"}))
+    file.ok(step(api, lodged["id"], "admissibility", {"admissible": True, "reason": "misuse of BENOR"}))
+    file.ok(step(api, lodged["id"], "handler", {"handler": HANDLER[0], "reason": "not involved"}))
+    public = api.client.post("/public/v1/complaints", json=complaint_body("body", complainant={
+        "name": "Petra Publiek", "address": "Markt 1, 8000 Brugge"}))
+    assert public.status_code == 201
+    hallmark.settle()
+    assert file.ok(api.get(f"/v1/complaints/{public.json()['id']}", *ASSESSOR))["lodged_by"] == "Petra Publiek"
+    for where, data in _everything_stored(hallmark):
+        if where.endswith(("people.db", "people.db-wal")) or ".people" in where or "_people." in where:
+            continue  # the vault
+        for name in (b"Karel Klager", b"Hugo Handler", b"Petra Publiek"):
+            assert name not in data, (name, where)
