@@ -257,6 +257,9 @@ def fill_directory(hallmark: Hallmark, certificates: int, *, batch: int = 5000, 
     finally:
         registry._repository = original
     progress.finish()
+    if view.db.dialect == "postgres":  # after a bulk load, the planner's statistics (autovacuum comes later)
+        with view.db.transaction() as c:
+            c.execute("ANALYZE certificates")
     with view.db.read() as c:
         c.execute("SELECT count(*) FROM certificates")
         return int(c.fetchone()[0])

@@ -128,3 +128,35 @@ def test_a_whole_number_or_quick_code_answers_that_certificate_by_key(api, hallm
         assert [c["number"] for c in found] == [file.certificate], q
     paged = api.get("/public/v1/certificates", q=file.certificate, limit=1).json()
     assert paged["next_cursor"] is None
+
+
+def _issued(number: str, quick_code: str, today):
+    from datetime import UTC, datetime, timedelta
+
+    from shared.messages import Message
+
+    data = {"number": number, "quick_code": quick_code, "application_id": f"app-{number}", "decision_id": "d",
+            "holder": {"name": "Betonwerk Noord NV", "registration_number": "BE0123456789", "address": "Kaai 1"},
+            "production_unit": {"name": "Plant", "address": "Kaai 1"}, "scope": "Kerbs",
+            "products": [{"name": "Kerb KB 100", "type": "kerb"}], "scheme": "PTV-X", "mark": number.split("-")[0],
+            "documents": [], "valid_from": today.isoformat(), "valid_until": (today + timedelta(days=900)).isoformat(),
+            "surveillance_due": (today + timedelta(days=300)).isoformat()}
+    return Message(stream="registry", position=0, source="registry", type="Certificate.Issued", subject=number,
+                   version=1, time=datetime.now(UTC), data=data)
+
+
+def test_numbers_past_99999_of_a_mark_list_after_99999(hallmark):
+    from services.projections.certificates import number_order
+    from tests.support import today
+
+    assert number_order("BENOR-99999") < number_order("BENOR-100000") < number_order("BENOR-100001")
+    assert number_order("not a number") == "not a number"
+    view = hallmark.certificates
+    for i, number in enumerate(("BENOR-100000", "BENOR-99999", "BENOR-100001", "BENOR-00007")):
+        with view.db.transaction() as c:
+            view.handle(c, _issued(number, f"9000000{i}", today()))
+    listed = [doc["number"] for doc in view.search(limit=10)]
+    assert listed == ["BENOR-00007", "BENOR-99999", "BENOR-100000", "BENOR-100001"]
+    first, after = view.page(limit=2)
+    rest, end = view.page(limit=2, after=after)
+    assert [d["number"] for d in first + rest] == listed and end is None
