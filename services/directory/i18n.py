@@ -190,6 +190,36 @@ CATALOGS: dict[str, dict[str, str]] = {
         "footer.api": "The directory as data:",
         "footer.api.link": "the public API",
         "footer.privacy": "This directory names companies, production units and products, never people.",
+        "report.title": "Report misuse of a mark",
+        "report.intro": "Has a company used a mark (BENOR, COPRO, ...) without a valid certificate, or quoted a "
+                        "certificate that is not its own? Tell us. We register your report as a complaint, acknowledge "
+                        "it and let you know the outcome.",
+        "report.privacy": "We need your name and an e-mail or postal address to answer you; anonymous reports cannot "
+                          "be handled. Your name and address are never published and never passed on to the company "
+                          "concerned.",
+        "report.about": "The misuse",
+        "report.you": "You",
+        "report.mark": "Mark",
+        "report.misuser": "Company that uses the mark",
+        "report.misuser.hint": "Its name as it appears on the product, the delivery note or its website.",
+        "report.certificate": "Certificate number it quotes (if any)",
+        "report.description": "What did you see, where and when?",
+        "report.name": "Your name",
+        "report.email": "Your e-mail address",
+        "report.address": "Or your postal address",
+        "report.contact.hint": "Give at least one of the two.",
+        "report.submit": "Send the report",
+        "report.required": "{field}: required.",
+        "report.contact_required": "Give an e-mail address or a postal address, so that we can answer you.",
+        "report.email_invalid": "{field}: not an e-mail address.",
+        "report.received.title": "Report received",
+        "report.received.text": "Thank you. Your report is registered as complaint {reference} of {date}. Quote this "
+                                "reference in any correspondence; we will acknowledge it and tell you the outcome.",
+        "report.unavailable": "This server does not take reports. Send yours to the certification body's complaints "
+                              "service: through its API (POST /public/v1/complaints on the decisions service), or in "
+                              "writing with the same details.",
+        "footer.report": "Seen a mark used without a certificate?",
+        "footer.report.link": "Report misuse of a mark",
         "error.title": "Error",
         "error.404.title": "Certificate not found",
         "error.404.text": "No certificate has the number or quick code “{number}”. Check the number on the "
@@ -321,6 +351,37 @@ CATALOGS: dict[str, dict[str, str]] = {
         "footer.api": "Het register als gegevens:",
         "footer.api.link": "de openbare API",
         "footer.privacy": "Dit register noemt bedrijven, productie-eenheden en producten, nooit personen.",
+        "report.title": "Misbruik van een merk melden",
+        "report.intro": "Gebruikt een bedrijf een merk (BENOR, COPRO, ...) zonder geldig certificaat, of vermeldt het "
+                        "een certificaat dat niet het zijne is? Laat het ons weten. We registreren uw melding als "
+                        "klacht, bevestigen de ontvangst en laten u de uitkomst weten.",
+        "report.privacy": "We hebben uw naam en een e-mail- of postadres nodig om u te antwoorden; anonieme meldingen "
+                          "kunnen we niet behandelen. Uw naam en adres worden nooit gepubliceerd en nooit doorgegeven "
+                          "aan het betrokken bedrijf.",
+        "report.about": "Het misbruik",
+        "report.you": "Uw gegevens",
+        "report.mark": "Merk",
+        "report.misuser": "Bedrijf dat het merk gebruikt",
+        "report.misuser.hint": "De naam zoals die op het product, de leveringsbon of de website staat.",
+        "report.certificate": "Vermeld certificaatnummer (indien van toepassing)",
+        "report.description": "Wat hebt u gezien, waar en wanneer?",
+        "report.name": "Uw naam",
+        "report.email": "Uw e-mailadres",
+        "report.address": "Of uw postadres",
+        "report.contact.hint": "Vul er minstens één van beide in.",
+        "report.submit": "Melding versturen",
+        "report.required": "{field}: verplicht.",
+        "report.contact_required": "Geef een e-mailadres of een postadres op, zodat we u kunnen antwoorden.",
+        "report.email_invalid": "{field}: geen geldig e-mailadres.",
+        "report.received.title": "Melding ontvangen",
+        "report.received.text": "Dank u. Uw melding is geregistreerd als klacht {reference} van {date}. Vermeld dit "
+                                "kenmerk in elke briefwisseling; we bevestigen de ontvangst en laten u de uitkomst "
+                                "weten.",
+        "report.unavailable": "Deze server neemt geen meldingen aan. Stuur uw melding naar de klachtendienst van de "
+                              "certificatie-instelling: via haar API (POST /public/v1/complaints van de dienst "
+                              "decisions), of schriftelijk met dezelfde gegevens.",
+        "footer.report": "Een merk gezien zonder certificaat?",
+        "footer.report.link": "Misbruik van een merk melden",
         "error.title": "Fout",
         "error.404.title": "Certificaat niet gevonden",
         "error.404.text": "Geen enkel certificaat heeft het nummer of de snelcode “{number}”. Controleer het "
@@ -454,6 +515,37 @@ CATALOGS: dict[str, dict[str, str]] = {
         "footer.api.link": "l'API publique",
         "footer.privacy": "Ce répertoire nomme des entreprises, des unités de production et des produits, jamais "
                           "des personnes.",
+        "report.title": "Signaler l'usage abusif d'une marque",
+        "report.intro": "Une entreprise utilise-t-elle une marque (BENOR, COPRO, ...) sans certificat valable, ou "
+                        "cite-t-elle un certificat qui n'est pas le sien ? Signalez-le-nous. Nous enregistrons votre "
+                        "signalement comme plainte, en accusons réception et vous communiquons la suite donnée.",
+        "report.privacy": "Nous avons besoin de votre nom et d'une adresse e-mail ou postale pour vous répondre ; un "
+                          "signalement anonyme ne peut être traité. Votre nom et votre adresse ne sont jamais publiés "
+                          "ni communiqués à l'entreprise concernée.",
+        "report.about": "L'usage abusif",
+        "report.you": "Vos coordonnées",
+        "report.mark": "Marque",
+        "report.misuser": "Entreprise qui utilise la marque",
+        "report.misuser.hint": "Son nom tel qu'il figure sur le produit, le bon de livraison ou son site web.",
+        "report.certificate": "Numéro de certificat cité (le cas échéant)",
+        "report.description": "Qu'avez-vous constaté, où et quand ?",
+        "report.name": "Votre nom",
+        "report.email": "Votre adresse e-mail",
+        "report.address": "Ou votre adresse postale",
+        "report.contact.hint": "Indiquez au moins l'une des deux.",
+        "report.submit": "Envoyer le signalement",
+        "report.required": "{field} : obligatoire.",
+        "report.contact_required": "Indiquez une adresse e-mail ou postale, afin que nous puissions vous répondre.",
+        "report.email_invalid": "{field} : adresse e-mail non valable.",
+        "report.received.title": "Signalement reçu",
+        "report.received.text": "Merci. Votre signalement est enregistré comme plainte {reference} du {date}. "
+                                "Mentionnez cette référence dans toute correspondance ; nous en accuserons réception "
+                                "et vous communiquerons la suite donnée.",
+        "report.unavailable": "Ce serveur ne reçoit pas les signalements. Adressez le vôtre au service des plaintes de "
+                              "l'organisme de certification : par son API (POST /public/v1/complaints du service "
+                              "decisions), ou par écrit avec les mêmes informations.",
+        "footer.report": "Vous avez vu une marque utilisée sans certificat ?",
+        "footer.report.link": "Signaler l'usage abusif d'une marque",
         "error.title": "Erreur",
         "error.404.title": "Certificat introuvable",
         "error.404.text": "Aucun certificat ne porte le numéro ou le code rapide « {number} ». Vérifiez le "

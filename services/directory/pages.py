@@ -12,21 +12,26 @@ import re
 from datetime import date
 from pathlib import Path
 from typing import Any, Callable
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
+from services.decisions.api import NewComplaint  # the JSON API's bounds, for the report form
 from services.directory import i18n
 from services.projections.api import CERTIFICATES
 from services.projections.certificates import CertificateView, public_view, validity_on
-from shared.errors import InvalidCommand
+from shared.errors import DomainError, InvalidCommand
 from shared.http.fields import CursorParam, LabelParam, PathId, SearchParam, decode_cursor, encode_cursor
 
 PAGE_SIZE = 20
+REPORT_FIELDS = ("mark", "certificate_number", "misuser", "description", "name", "email", "address")
+REPORT_LABELS = {"certificate_number": "report.certificate"}  # the rest: report.<field>
 FILTERS = ("q", "mark", "status", "scheme")
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -161,7 +166,91 @@ def directory_router(view: CertificateView, today: Callable[[], date]) -> APIRou
             "certificate.html", status=422 if problem else 200, query=[("on", asked)] if on is not None else None,
             cert=public, history=history, check=check, problem=problem, asked=asked, today=now.isoformat())
 
+    @api.get("/public/report-misuse", response_class=HTMLResponse, name="directory_report")
+    def report_form(request: Request) -> HTMLResponse:
+        """The form to report misuse of a mark (a complaint of kind mark_misuse, ISO/IEC 17065 7.13)."""
+        decisions = _complaints_service(request)
+        return _report_page(Reader(request), available=decisions is not None)
+
+    @api.post("/public/report-misuse", response_class=HTMLResponse, name="directory_report_send")
+    async def report_send(request: Request) -> HTMLResponse:
+        """Lodges the report as a complaint through the decisions service in this process, and shows its
+        reference. Where decisions runs elsewhere (distributed mode), the page says where to send it."""
+        reader = Reader(request)
+        decisions = _complaints_service(request)
+        if decisions is None:
+            return _report_page(reader, available=False, status=501)
+        try:
+            pairs = parse_qsl((await request.body()).decode("utf-8"), keep_blank_values=True, max_num_fields=20)
+        except (UnicodeDecodeError, ValueError):
+            pairs = []
+        form = {k: "" for k in REPORT_FIELDS}
+        form.update({k: v.strip() for k, v in pairs if k in form})
+        errors = _report_errors(reader, form)
+        if errors:
+            return _report_page(reader, form=form, errors=errors)
+        body = {"subject": {"kind": "mark_misuse", "mark": form["mark"], "misuser": form["misuser"],
+                            "certificate_number": form["certificate_number"] or None},
+                "complainant": {"name": form["name"], "email": form["email"] or None,
+                                "address": form["address"] or None},
+                "description": form["description"]}
+        try:
+            checked = NewComplaint.model_validate(body)
+        except ValidationError as error:
+            return _report_page(reader, form=form, errors=[_report_message(reader, e) for e in error.errors()])
+        try:
+            outcome = await run_in_threadpool(decisions.lodge_complaint, checked.model_dump(), None)
+        except DomainError as refused:
+            return _report_page(reader, form=form, errors=[("description", refused.detail)], status=refused.status)
+        return reader.render("report.html", status=201, reference=outcome.body["reference"],
+                             received_on=outcome.body["received_on"], form=form, errors=[], invalid=set(),
+                             available=True)
+
     return api
+
+
+def _complaints_service(request: Request) -> Any:
+    """The decisions service, when it runs in this process (embedded); None in distributed mode, where the
+    registry's public web process serves the directory without it."""
+    return getattr(getattr(request.app.state, "hallmark", None), "decisions", None)
+
+
+def _report_page(reader: Reader, *, available: bool = True, form: dict[str, str] | None = None,
+                 errors: list[tuple[str, str]] | None = None, status: int | None = None) -> HTMLResponse:
+    errors = errors or []
+    return reader.render("report.html", status=status or (422 if errors else 200), reference=None, received_on=None,
+                         available=available, form=form or {k: "" for k in REPORT_FIELDS},
+                         errors=[message for _, message in errors], invalid={field for field, _ in errors})
+
+
+def _report_label(reader: Reader, field: str) -> str:
+    return reader.t(REPORT_LABELS.get(field, f"report.{field}"))
+
+
+def _report_errors(reader: Reader, form: dict[str, str]) -> list[tuple[str, str]]:
+    """What the form lacks, said in the reader's language (R23: an identified complainant, reachable)."""
+    errors = [(field, reader.t("report.required", field=_report_label(reader, field)))
+              for field in ("mark", "misuser", "description", "name") if not form[field]]
+    if not form["email"] and not form["address"]:
+        errors.append(("email", reader.t("report.contact_required")))
+    return errors
+
+
+def _report_message(reader: Reader, error: dict[str, Any]) -> tuple[str, str]:
+    """A value the JSON API's model refused, said in the reader's language: (form field, message)."""
+    loc = [str(part) for part in error.get("loc", ())]
+    field = next((part for part in reversed(loc) if part in REPORT_FIELDS), "description")
+    if loc[-2:] == ["complainant", "name"]:
+        field = "name"
+    label = _report_label(reader, field)
+    bound = (error.get("ctx") or {}).get("max_length")
+    if error.get("type") in ("string_too_long", "too_long") and bound:
+        return field, reader.t("error.too_long", field=label, max=bound)
+    if field == "email" and error.get("type") == "string_pattern_mismatch":
+        return field, reader.t("report.email_invalid", field=label)
+    if error.get("type") in ("value_error", "string_pattern_mismatch"):
+        return field, reader.t("error.characters", field=label)
+    return field, reader.t("error.invalid", field=label)
 
 
 def _parse_date(text: str) -> date | None:

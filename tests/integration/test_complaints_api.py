@@ -255,3 +255,58 @@ def test_the_complainants_and_handlers_names_are_sealed_wherever_stored(api, hal
             continue  # the vault
         for name in (b"Karel Klager", b"Hugo Handler", b"Petra Publiek"):
             assert name not in data, (name, where)
+
+
+# -- the public directory's form: report misuse of a mark ------------------------------------------------------
+
+FORM = {"mark": "BENOR", "certificate_number": "BENOR-99999", "misuser": "Namaak Beton BV",
+        "description": "Kerbs with the BENOR mark sold at a builders' merchant in Aalst", "name": "Petra Publiek",
+        "email": "petra@example.be", "address": ""}
+
+
+def test_the_directory_form_lodges_a_mark_misuse_complaint_in_each_language(api):
+    for lang, title in (("nl", "Misbruik van een merk melden"), ("fr", "Signaler l'usage abusif d'une marque"),
+                        ("en", "Report misuse of a mark")):
+        page = api.client.get(f"/public/report-misuse?lang={lang}")
+        assert page.status_code == 200 and page.headers["content-language"] == lang
+        text = page.text
+        assert title.replace("'", "&#39;") in text and "<script" not in text
+        assert '<form class="search report" method="post"' in text
+        for field in ("mark", "misuser", "description", "name", "email", "address"):
+            assert f'<label for="{field}">' in text and f'name="{field}"' in text
+    sent = api.client.post("/public/report-misuse?lang=nl", data=FORM)
+    api.settle()
+    assert sent.status_code == 201, sent.text
+    reference = f"C-{TODAY.year}-0001"
+    assert reference in sent.text and "Melding ontvangen" in sent.text
+    assert "Petra" not in sent.text and "petra@example.be" not in sent.text
+    (listed,) = api.get("/v1/complaints", *ASSESSOR, kind="mark_misuse").json()["items"]
+    assert listed["reference"] == reference and listed["channel"] == "public"
+    assert listed["subject"] == {"kind": "mark_misuse", "certificate_number": "BENOR-99999", "holder": None,
+                                 "mark": "BENOR", "misuser": "Namaak Beton BV"}
+    full = api.get(f"/v1/complaints/{reference}", *ASSESSOR).json()
+    assert full["complainant"] == {"name": "Petra Publiek", "email": "petra@example.be", "address": None}
+
+
+def test_the_directory_form_refuses_an_anonymous_or_bad_report_in_the_readers_language(api):
+    anonymous = api.client.post("/public/report-misuse?lang=fr", data={**FORM, "name": "", "email": ""})
+    assert anonymous.status_code == 422
+    assert "Votre nom : obligatoire." in anonymous.text and "Indiquez une adresse e-mail ou postale" in anonymous.text
+    assert 'id="name" name="name"' in anonymous.text and 'aria-invalid="true"' in anonymous.text
+    assert "Namaak Beton BV" in anonymous.text  # what was typed is kept
+    bad_email = api.client.post("/public/report-misuse?lang=en", data={**FORM, "email": "petra at example"})
+    assert bad_email.status_code == 422 and "Your e-mail address: not an e-mail address." in bad_email.text
+    too_long = api.client.post("/public/report-misuse", data={**FORM, "misuser": "x" * 201})
+    assert too_long.status_code == 422 and "at most 200 characters" in too_long.text
+    control = api.client.post("/public/report-misuse", data={**FORM, "name": "Petra\x00"})
+    assert control.status_code == 422
+    assert api.get("/v1/complaints", *ASSESSOR).json()["items"] == []
+
+
+def test_without_decisions_in_process_the_form_says_where_to_send_a_report(api, hallmark, monkeypatch):
+    monkeypatch.setattr(hallmark, "decisions", None)  # as the registry's public web process in distributed mode
+    page = api.client.get("/public/report-misuse")
+    assert page.status_code == 200 and 'id="unavailable"' in page.text and "<form" not in page.text.split("<main")[1]
+    assert "POST /public/v1/complaints" in page.text
+    sent = api.client.post("/public/report-misuse", data=FORM)
+    assert sent.status_code == 501 and 'id="unavailable"' in sent.text
