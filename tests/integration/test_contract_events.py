@@ -77,6 +77,14 @@ def lifecycle(api: Api, hallmark: Hallmark) -> File:
     kerb = {"name": "Kerb KB 100", "type": "kerb"}
     gutter = {"name": "Gutter GT 50", "type": "gutter", "description": "Drainage gutter"}
     main.ok(main.decide("extend_scope", scope="Kerbs and gutters", products=[kerb, gutter]), 201)
+    # The holder keeps its file current: new agreement versions, its consultancy declaration, and a
+    # reduction of scope asked for, which the decision then answers.
+    main.ok(api.post(f"{app_path}/agreement", {"conditions_version": "2026-07", "licence_version": "2026-07"},
+                     *File.APPLICANT))
+    main.ok(api.post(f"{app_path}/consultancy", {"consultancy": [
+        {"person": "Carla Consult", "organisation": "QualiConsult BV", "until": None}]}, *File.APPLICANT))
+    main.ok(api.post(f"{app_path}/requests", {"kind": "reduce_scope", "products": [kerb],
+                                              "reason": "Gutters no longer made"}, *File.APPLICANT), 201)
     main.ok(main.decide("reduce_scope", scope="Kerbs", products=[kerb]), 201)
 
     # Surveillance, then the certification is maintained.
