@@ -54,6 +54,12 @@ BODIES: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
     "/v1/applications/{application_id}/review": lambda w: {"outcome": "accepted", "reason": "Complete"},
     "/v1/applications/{application_id}/information": lambda w: {"note": "Drawings attached"},
     "/v1/applications/{application_id}/withdraw": lambda w: {"reason": "No longer needed"},
+    "/v1/applications/{application_id}/agreement": lambda w: {"conditions_version": "2026-07",
+                                                             "licence_version": "2026-07"},
+    "/v1/applications/{application_id}/consultancy": lambda w: {"consultancy": [
+        {"person": "Nina New", "organisation": "Advies BV", "until": None}]},
+    "/v1/applications/{application_id}/requests": lambda w: {
+        "kind": "reduce_scope", "products": [{"name": "Kerb KB 100", "type": "kerb"}], "reason": "Gutters no longer made"},
     "/v1/audits": lambda w: {"certificate_number": w["number"], "kind": "special",
                              "planned_start": TODAY.isoformat(), "reason": "Complaint about kerbs"},
     "/v1/audits/{audit_id}/team": lambda w: {
@@ -202,6 +208,8 @@ QUERIES = [
     ("/public/v1/certificates", "scheme"), ("/public/v1/certificates", "cursor"),
     ("/v1/audit-trail", "application_id"), ("/v1/audit-trail", "certificate_number"), ("/v1/audit-trail", "cursor"),
     ("/v1/trail/impartiality", "application_id"), ("/v1/trail/impartiality", "certificate_number"),
+    ("/v1/applications", "registration_number"), ("/v1/applications", "cursor"), ("/v1/requests", "cursor"),
+    ("/v1/holder/files", "registration_number"), ("/v1/holder/files", "cursor"),
 ]
 
 
