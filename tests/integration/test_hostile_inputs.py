@@ -37,12 +37,18 @@ def world(api: Api) -> dict[str, str]:
     file.plan(certificate_number=file.certificate)
     file.ok(file.team("Luc Lead", "lead_auditor"))
     finding = file.ok(file.finding("minor"), 201)
+    sample = file.ok(api.post(f"/v1/audits/{file.audit_id}/samples", BODIES["/v1/audits/{audit_id}/samples"]({}),
+                              *File.LEAD), 201)
+    action = file.ok(api.post(f"/v1/audits/{file.audit_id}/findings/{finding['finding_id']}/corrective-actions",
+                              BODIES["/v1/audits/{audit_id}/findings/{finding_id}/corrective-actions"]({}),
+                              "Hanna Holder", "applicant", organisation="BE0123456789"), 201)
     pending = File(api)
     pending.scheme = file.scheme
     pending.submit()
     return {"code": file.scheme, "application_id": pending.application_id, "audit_id": file.audit_id,
             "finding_id": finding["finding_id"], "appeal_id": appeal["id"], "decision_id": suspended["id"],
-            "number": file.certificate, "partner_id": partner["id"], "client_id": client["client_id"]}
+            "number": file.certificate, "partner_id": partner["id"], "client_id": client["client_id"],
+            "sample_id": sample["sample_id"], "corrective_action_id": action["corrective_action_id"]}
 
 
 BODIES: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
@@ -71,6 +77,18 @@ BODIES: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
     "/v1/audits/{audit_id}/findings/{finding_id}/close": lambda w: {"evidence": "Corrected curing log"},
     "/v1/audits/{audit_id}/report": lambda w: {"conclusion": "conforming", "recommendation": "maintain",
                                                "summary": "Factory production control in place"},
+    "/v1/audits/{audit_id}/samples": lambda w: {
+        "product": "Kerb KB 100", "batch": "B-2026-0413", "seal_number": "S-000123", "taken_on": TODAY.isoformat(),
+        "laboratory": "LAB-0042"},
+    "/v1/samples/{sample_id}/results": lambda w: {
+        "method": "EN 1340 annex F", "clause": "PTV 21-601 §5.3",
+        "values": [{"quantity": "bending strength", "value": 3.1, "unit": "MPa"}], "conformity": "nonconforming",
+        "accreditation": "BELAC 123-TEST"},
+    "/v1/audits/{audit_id}/findings/{finding_id}/corrective-actions": lambda w: {
+        "description": "Curing log kept per batch", "evidence": [{"name": "Curing log", "reference": "CL-042"}]},
+    "/v1/audits/{audit_id}/findings/{finding_id}/corrective-actions/{corrective_action_id}/review": lambda w: {
+        "outcome": "rejected", "reason": "No log for batch 43"},
+    "/v1/audits/{audit_id}/report/comments": lambda w: {"comment": "Batch 42 was a trial batch"},
     "/v1/decisions": lambda w: {"subject": {"certificate_number": w["number"]}, "outcome": "reduce_scope",
                                 "basis": [w["audit_id"]], "rationale": "Kerbs only", "scope": "Kerbs KB 100",
                                 "effective_from": TODAY.isoformat()},
@@ -89,7 +107,7 @@ BODIES: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
                                                           "events": ["suspended"], "filters": {"marks": ["BENOR"]}},
 }
 # Single-line fields that are free text, where a newline is allowed.
-FREE_TEXT = {"reason", "note", "scope", "description", "evidence", "summary", "rationale", "grounds",
+FREE_TEXT = {"reason", "note", "scope", "description", "evidence", "summary", "rationale", "grounds", "comment",
              "applicant.address", "production_unit.address", "products.0.description"}
 
 
@@ -210,6 +228,7 @@ QUERIES = [
     ("/v1/trail/impartiality", "application_id"), ("/v1/trail/impartiality", "certificate_number"),
     ("/v1/applications", "registration_number"), ("/v1/applications", "cursor"), ("/v1/requests", "cursor"),
     ("/v1/holder/files", "registration_number"), ("/v1/holder/files", "cursor"),
+    ("/v1/laboratory/samples", "cursor"), ("/v1/worklist", "cursor"),
 ]
 
 
