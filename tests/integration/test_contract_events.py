@@ -63,7 +63,30 @@ def lifecycle(api: Api, hallmark: Hallmark) -> File:
     main.ok(api.post(f"/v1/audits/{main.audit_id}/findings", {
         "severity": "observation", "requirement": "PTV 21-601 §7", "description": "Labels faded",
         "corrective_action_due": (hallmark.clock.today() + timedelta(days=30)).isoformat()}, *File.AUDITOR), 201)
+    # A sample tested by a laboratory, its result corrected; a finding on it answered by the holder's
+    # corrective action, accepted by the team; the holder comments on the report.
+    holder, lab = {"organisation": "BE0123456789"}, {"organisation": "LAB-0042"}
+    sample = main.ok(api.post(f"/v1/audits/{main.audit_id}/samples", {
+        "product": "Kerb KB 100", "batch": "B-42", "seal_number": "S-42", "taken_on": hallmark.clock.today().isoformat(),
+        "laboratory": "LAB-0042"}, *File.AUDITOR), 201)["sample_id"]
+    result = {"method": "EN 1340 annex F", "clause": "PTV 21-601 §5.3", "conformity": "conforming",
+              "values": [{"quantity": "bending strength", "value": 3.9, "unit": "MPa"}], "accreditation": "BELAC 123-TEST"}
+    first = main.ok(api.post(f"/v1/samples/{sample}/results", result, "Lars Laborant", "laboratory", **lab), 201)
+    current = main.ok(api.post(f"/v1/samples/{sample}/results", {
+        **result, "conformity": "nonconforming", "values": [{"quantity": "bending strength", "value": 3.2, "unit": "MPa"}],
+        "corrects": first["result_id"]}, "Lars Laborant", "laboratory", **lab), 201)
+    minor = main.ok(api.post(f"/v1/audits/{main.audit_id}/findings", {
+        "severity": "minor", "requirement": "PTV 21-601 §5.3", "description": "Bending strength low",
+        "corrective_action_due": hallmark.clock.today().isoformat(), "sample_result": current["result_id"]},
+        *File.AUDITOR), 201)["finding_id"]
+    action = main.ok(api.post(f"/v1/audits/{main.audit_id}/findings/{minor}/corrective-actions", {
+        "description": "Mix design corrected", "evidence": [{"name": "Mix design rev 5", "reference": "MD-5"}]},
+        "Hanna Holder", "applicant", **holder), 201)["corrective_action_id"]
+    main.ok(api.post(f"/v1/audits/{main.audit_id}/findings/{minor}/corrective-actions/{action}/review",
+                     {"outcome": "accepted", "reason": "Retest conforming"}, *File.AUDITOR))
     main.ok(main.report())
+    main.ok(api.post(f"/v1/audits/{main.audit_id}/report/comments", {"comment": "Batch 42 was a trial batch"},
+                     "Hanna Holder", "applicant", **holder), 201)
 
     main.ok(main.decide("grant"), 201)
     items = main.ok(api.get("/v1/certificates", *File.ADMIN, application_id=main.application_id))["items"]
