@@ -309,8 +309,8 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None, comp
         ("decisions<-registry", d, ["registry"], lambda: PolicyTarget(d, decisions_policies.on_registry(d))),
         ("registry<-decisions", r, ["decisions"], lambda: PolicyTarget(r, registry_policies.on_decision(r))),
         ("certificates<-registry", hallmark.certificates, ["registry"], lambda: hallmark.certificates),
-        ("trail<-all", hallmark.trail, list(APPLICATIONS), lambda: hallmark.trail),
         ("holder<-all", hallmark.holder, list(APPLICATIONS), lambda: hallmark.holder),
+        ("trail<-all", hallmark.trail, list(APPLICATIONS), lambda: hallmark.trail),
     ]
     for name, owner, sources, target in plan:
         if owner is None:
