@@ -42,13 +42,22 @@ def world(api: Api) -> dict[str, str]:
     action = file.ok(api.post(f"/v1/audits/{file.audit_id}/findings/{finding['finding_id']}/corrective-actions",
                               BODIES["/v1/audits/{audit_id}/findings/{finding_id}/corrective-actions"]({}),
                               "Hanna Holder", "applicant", organisation="BE0123456789"), 201)
+    complaint = file.ok(api.post("/v1/complaints", BODIES["/v1/complaints"]({"number": file.certificate}), *ANYONE),
+                        201)
     pending = File(api)
     pending.scheme = file.scheme
     pending.submit()
     return {"code": file.scheme, "application_id": pending.application_id, "audit_id": file.audit_id,
             "finding_id": finding["finding_id"], "appeal_id": appeal["id"], "decision_id": suspended["id"],
             "number": file.certificate, "partner_id": partner["id"], "client_id": client["client_id"],
-            "sample_id": sample["sample_id"], "corrective_action_id": action["corrective_action_id"]}
+            "sample_id": sample["sample_id"], "corrective_action_id": action["corrective_action_id"],
+            "complaint_id": complaint["id"]}
+
+
+def complaint_body(w: dict[str, str]) -> dict[str, Any]:
+    return {"subject": {"kind": "certificate", "certificate_number": w["number"]},
+            "complainant": {"name": "Karel Klager", "email": "karel@example.be", "address": "Dorpstraat 1, Gent"},
+            "description": "Kerbs crumble after one winter"}
 
 
 BODIES: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
@@ -96,6 +105,16 @@ BODIES: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
                               "grounds": "Products conform"},
     "/v1/appeals/{appeal_id}/decide": lambda w: {"committee": ["Paula Public", "Uma User"], "outcome": "dismissed",
                                                  "rationale": "Suspension well founded"},
+    "/public/v1/complaints": lambda w: complaint_body(w),
+    "/v1/complaints": lambda w: complaint_body(w),
+    "/v1/complaints/{complaint_id}/acknowledgement": lambda w: {"reason": "Received; answer within 30 days"},
+    "/v1/complaints/{complaint_id}/admissibility": lambda w: {"admissible": True, "reason": "About a certificate"},
+    "/v1/complaints/{complaint_id}/handler": lambda w: {"handler": "Hugo Handler", "reason": "Not involved"},
+    "/v1/complaints/{complaint_id}/audits": lambda w: {"audit_id": w["audit_id"], "reason": "Special visit"},
+    "/v1/complaints/{complaint_id}/outcome": lambda w: {"outcome": "well_founded", "decision_ids": [w["decision_id"]],
+                                                        "rationale": "Samples fail"},
+    "/v1/complaints/{complaint_id}/notices": lambda w: {"recipient": "complainant", "summary": "Well founded"},
+    "/v1/complaints/{complaint_id}/close": lambda w: {"reason": "Outcome notified"},
     "/v1/people/erasures": lambda w: {"name": "Nobody Known", "reason": "Retention period over"},
     "/public/v1/verify": lambda w: {"items": [{"number": w["number"], "on": TODAY.isoformat()}]},
     "/v1/partners": lambda w: {"name": "Bouwplatform BV", "kind": "procurement_platform",
@@ -108,7 +127,7 @@ BODIES: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
 }
 # Single-line fields that are free text, where a newline is allowed.
 FREE_TEXT = {"reason", "note", "scope", "description", "evidence", "summary", "rationale", "grounds", "comment",
-             "applicant.address", "production_unit.address", "products.0.description"}
+             "applicant.address", "production_unit.address", "products.0.description", "complainant.address"}
 
 
 def post_operations(api: Api) -> list[str]:
@@ -229,6 +248,8 @@ QUERIES = [
     ("/v1/applications", "registration_number"), ("/v1/applications", "cursor"), ("/v1/requests", "cursor"),
     ("/v1/holder/files", "registration_number"), ("/v1/holder/files", "cursor"),
     ("/v1/laboratory/samples", "cursor"), ("/v1/worklist", "cursor"),
+    ("/v1/complaints", "status"), ("/v1/complaints", "kind"), ("/v1/complaints", "certificate"),
+    ("/v1/complaints", "cursor"),
 ]
 
 
@@ -242,7 +263,8 @@ def test_query_parameters_refuse_control_characters(api):
 
 def test_path_ids_refuse_control_characters(api):
     for path in ("/v1/certificates/AB%00C", "/public/v1/certificates/AB%1BC", "/v1/applications/x%00",
-                 "/v1/audits/%E2%80%AEx", "/v1/schemes/X%00", "/v1/decisions/x%7F", "/v1/appeals/x%C2%85"):
+                 "/v1/audits/%E2%80%AEx", "/v1/schemes/X%00", "/v1/decisions/x%7F", "/v1/appeals/x%C2%85",
+                 "/v1/complaints/x%00"):
         answer = api.get(path, *ANYONE)
         assert problem(answer)["status"] == 422 and "path." in answer.json()["detail"], answer.text
 
