@@ -165,3 +165,20 @@ def test_the_directory_in_three_languages_from_this_server_alone(server, tmp_pat
     french = _chromium(f"{server.url}/", tmp_path / "profile-accept-language", "--dump-dom", "--lang=fr-BE",
                        "--accept-lang=fr-BE,fr")
     assert french.returncode == 0 and '<html lang="fr">' in french.stdout, french.stdout[:500]
+
+
+REPORT = {"nl": ("Misbruik van een merk melden", "Bedrijf dat het merk gebruikt", "Uw naam", "Melding versturen"),
+          "fr": ("Signaler l'usage abusif d'une marque", "Entreprise qui utilise la marque", "Votre nom",
+                 "Envoyer le signalement"),
+          "en": ("Report misuse of a mark", "Company that uses the mark", "Your name", "Send the report")}
+
+
+def test_the_report_misuse_form_in_three_languages_from_this_server_alone(server, tmp_path):
+    for lang in ("nl", "fr", "en"):
+        dom = _browse(server, tmp_path, f"/public/report-misuse?lang={lang}", f"directory-report-misuse-{lang}",
+                      height=1500)
+        assert f'<html lang="{lang}">' in dom and "<script" not in dom
+        assert 'method="post"' in dom and 'action="/public/report-misuse?lang=' in dom
+        page = _text(dom)
+        for shown in REPORT[lang]:
+            assert shown in page, (lang, shown)
