@@ -137,10 +137,16 @@ def _tsvector(holder: list[str], other: list[str]) -> str:
 
 class CertificateView(View):
     name = "certificates"
-    tables = ("certificates_fts", "certificates")
+    tables = ("certificates_fts", "certificate_words", "certificates")
     # 5: revisions name their products (scope changes); 6: a full-text index (FTS5 / tsvector) for search;
-    # 7: seq, the order a text search pages in; 8: number_order, numbers past 99,999 per mark in order
-    version = 8
+    # 7: seq, the order a text search pages in; 8: number_order, numbers past 99,999 per mark in order;
+    # 9: certificate_words, the index's words (SQLite), to expand a prefix into the words it begins
+    version = 9
+
+    # A query word that begins at most this many indexed words is asked as those words (FTS5 walks
+    # them lazily and stops at a page); one that begins more as a prefix (FTS5 then merges the lists
+    # of every word it begins, which its prefix indexes make cheap for 1 to 3 characters).
+    EXPANSION = 16
 
     CACHE_SIZE = 10_000  # documents kept for the public lookup, by number and quick code
 
@@ -182,6 +188,7 @@ class CertificateView(View):
         if postgres:
             statements.append("CREATE INDEX IF NOT EXISTS certificates_terms ON certificates USING GIN (terms)")
         else:
+            statements.append("CREATE TABLE IF NOT EXISTS certificate_words (word TEXT PRIMARY KEY) WITHOUT ROWID")
             statements.append(
                 "CREATE VIRTUAL TABLE IF NOT EXISTS certificates_fts USING fts5(search, holder,"
                 " content='certificates', content_rowid='seq', tokenize='unicode61 remove_diacritics 0', prefix='1 2 3')")
@@ -345,6 +352,8 @@ class CertificateView(View):
                       " VALUES ('delete', ?, ?, ?)", tuple(indexed))
         c.execute("INSERT INTO certificates_fts (rowid, search, holder)"
                   " SELECT seq, search, holder FROM certificates WHERE number = ?", (doc["number"],))
+        # Words are kept once seen (a word no certificate holds any more expands to nothing in FTS5).
+        c.executemany("INSERT OR IGNORE INTO certificate_words (word) VALUES (?)", [(w,) for w in set(search.split())])
 
     # -- reading ----------------------------------------------------------------------------------
 
@@ -485,22 +494,39 @@ class CertificateView(View):
                 params.insert(0, self._query(column, wanted))
             sql = f"SELECT c.seq, c.doc FROM certificates c WHERE {' AND '.join(where)} ORDER BY c.seq LIMIT ?"
         else:  # FTS5 walks its lists in rowid (seq) order and stops at the page
-            expression = " AND ".join(f"({self._query(column, wanted)})" for column, wanted in texts)
             where.insert(0, "certificates_fts MATCH ?")
-            params.insert(0, expression)
             sql = ("SELECT c.seq, c.doc FROM certificates_fts f JOIN certificates c ON c.seq = f.rowid"
                    f" WHERE {' AND '.join(where).replace('c.seq > ?', 'f.rowid > ?')} ORDER BY f.rowid LIMIT ?")
         params.append(limit)
         with self.db.read() as c:
+            if not postgres:
+                expression = self._expression(c, texts)
+                if expression is None:
+                    return []  # a word that begins no indexed word: nothing matches
+                params.insert(0, expression)
             c.execute(sql, params)
             return [(f"~{r[0]}", json.loads(r[1])) for r in c.fetchall()]
 
+    def _expression(self, c: Cursor, texts: list[tuple[str, list[str]]]) -> str | None:
+        """The FTS5 query: per column, every word, each as the indexed words it begins (see EXPANSION)."""
+        columns = []
+        for column, wanted in texts:
+            terms = []
+            for word in wanted:
+                c.execute("SELECT word FROM certificate_words WHERE word >= ? AND word < ? ORDER BY word LIMIT ?",
+                          (word, word + "\U0010ffff", self.EXPANSION + 1))
+                begun = [r[0] for r in c.fetchall()]
+                if not begun:
+                    return None
+                terms.append(f'"{word}"*' if len(begun) > self.EXPANSION
+                             else "(" + " OR ".join(f'"{w}"' for w in begun) + ")")
+            columns.append(f"({column} : (" + " AND ".join(terms) + "))")
+        return " AND ".join(columns)
+
     def _query(self, column: str, wanted: list[str]) -> str:
-        """Every word as a prefix; on PostgreSQL holder words are those of weight A."""
-        if self.db.dialect == "postgres":
-            weight = "A" if column == "holder" else ""
-            return " & ".join(f"'{w}':*{weight}" for w in wanted)
-        return f"{column} : (" + " AND ".join(f'"{w}"*' for w in wanted) + ")"
+        """PostgreSQL's tsquery: every word as a prefix; holder words are those of weight A."""
+        weight = "A" if column == "holder" else ""
+        return " & ".join(f"'{w}':*{weight}" for w in wanted)
 
     def snapshot(self) -> list[dict[str, Any]]:
         with self.db.read() as c:
