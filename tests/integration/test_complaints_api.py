@@ -310,3 +310,25 @@ def test_without_decisions_in_process_the_form_says_where_to_send_a_report(api, 
     assert "POST /public/v1/complaints" in page.text
     sent = api.client.post("/public/report-misuse", data=FORM)
     assert sent.status_code == 501 and 'id="unavailable"' in sent.text
+
+
+def test_every_step_of_a_complaint_is_in_the_log_and_a_period_pack_verifies(api, hallmark):
+    import base64
+    import io
+    import json
+    import zipfile
+
+    from services.projections.evidence import verify_offline
+
+    file = File(api)
+    lodged = file.ok(api.post("/v1/complaints", complaint_body("holder"), *CLERK), 201)
+    file.ok(step(api, lodged["id"], "acknowledgement", {"reason": "received"}))
+    file.ok(step(api, lodged["id"], "admissibility", {"admissible": False, "reason": "not about certification"}))
+    hallmark.settle()
+    pack = api.get("/v1/trail/evidence-pack", *ASSESSOR, **{"from": TODAY.isoformat(), "to": TODAY.isoformat()})
+    assert pack.status_code == 200, pack.text
+    assert verify_offline(pack.content).ok
+    with zipfile.ZipFile(io.BytesIO(pack.content)) as archive:
+        entries = [json.loads(line) for line in archive.read("entries.jsonl").decode().splitlines()]
+    kinds = [json.loads(base64.b64decode(e["entry"]))["type"] for e in entries]
+    assert kinds == ["Complaint.Lodged", "Complaint.Acknowledged", "Complaint.AdmissibilityDecided"]
