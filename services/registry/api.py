@@ -14,6 +14,7 @@ from services.registry.printing import print_pdf
 from shared.http.answers import respond
 from shared.http.auth import STAFF, Actor, require
 from shared.http.fields import MAX_DOCUMENTS, Code, Label, Line, PathId, Strict, at_most
+from shared.http.hygiene import DOCUMENT_CSP
 from shared.http.idempotency import idempotency_key
 from shared.idempotency import IdempotencyKey
 
@@ -62,7 +63,7 @@ def document_answer(html: str, name: str, pdf: bool) -> Response:
     headers = {"Vary": "Accept", "Content-Disposition": f'inline; filename="{name}.{"pdf" if pdf else "html"}"'}
     if pdf:
         return Response(print_pdf(html, name=name), media_type=PDF, headers=headers)
-    return HTMLResponse(html, headers=headers)
+    return HTMLResponse(html, headers={**headers, "Content-Security-Policy": DOCUMENT_CSP})
 
 
 def public_url(request: Request) -> str:

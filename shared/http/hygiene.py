@@ -25,6 +25,11 @@ HTML_CSP = (
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 OTHER_CSP = "default-src 'none'; frame-ancestors 'none'"
+# A self-contained printable document (a certificate): its own inline style and images, nothing else at all.
+DOCUMENT_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
 
 CORS_METHODS = ("GET", "HEAD", "OPTIONS")
 # The CORS-safelisted request headers, plus the conditional ones a cache-aware client sends.
@@ -60,7 +65,8 @@ class SecurityHeaders:
                 headers["Referrer-Policy"] = "no-referrer"
                 headers["X-Frame-Options"] = "DENY"
                 html = headers.get("content-type", "").startswith("text/html")
-                headers["Content-Security-Policy"] = HTML_CSP if html else OTHER_CSP
+                if headers.get("Content-Security-Policy") != DOCUMENT_CSP:  # the one policy a route may choose
+                    headers["Content-Security-Policy"] = HTML_CSP if html else OTHER_CSP
                 if cacheable and message["status"] in (200, 304):  # a 304 stands for its 200
                     headers.setdefault("Cache-Control", PUBLIC_CACHE)
                 else:

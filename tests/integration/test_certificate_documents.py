@@ -51,6 +51,16 @@ def test_the_bodys_staff_read_a_certificates_document(api, file, role):
     assert file.certificate in answer.text and "Betonwerk Noord NV" in answer.text
 
 
+def test_the_document_may_use_its_own_inline_style_and_nothing_else(api, file):
+    from shared.http.hygiene import DOCUMENT_CSP, HTML_CSP
+
+    answer = document(api, file.certificate, "Sam Staff", "registry_officer")
+    assert answer.headers["content-security-policy"] == DOCUMENT_CSP  # styled in a browser, loads nothing
+    assert "<script" not in answer.text.lower()
+    directory = api.get("/")
+    assert directory.headers["content-security-policy"] == HTML_CSP  # every other page keeps the strict one
+
+
 def test_the_holders_staff_read_their_certificates_document(api, file):
     answer = document(api, file.certificate, "Mieke Manufacturer", "applicant", organisation=HOLDER)
     assert answer.status_code == 200, answer.text
