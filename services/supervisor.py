@@ -42,11 +42,11 @@ DEFAULT_BASE_PORT = 8000
 DEFAULT_STATE_DIR = ".hallmark/up"
 # Which paths each component serves (API.md), for the demo and for people.
 ROUTES = {
-    "applications": ("/v1/applications",),
-    "audits": ("/v1/audits",),
-    "decisions": ("/v1/decisions", "/v1/appeals"),
-    "registry": ("/v1/schemes", "/v1/certificates", "/v1/catalogue", "/public/"),
-    "projections": ("/v1/audit-trail", "/v1/trail/"),
+    "applications": ("/v1/applications", "/v1/requests"),
+    "audits": ("/v1/audits", "/v1/samples", "/v1/laboratory/", "/v1/worklist"),
+    "decisions": ("/v1/decisions", "/v1/appeals", "/v1/complaints", "/public/v1/complaints"),
+    "registry": ("/v1/schemes", "/v1/certificates", "/v1/catalogue", "/v1/partners", "/v1/oauth/", "/public/"),
+    "projections": ("/v1/audit-trail", "/v1/trail/", "/v1/holder/", "/v1/people"),
 }
 
 STABLE_SECONDS = 60.0  # a process that ran this long before dying restarts at once again

@@ -128,6 +128,9 @@ def create_app(hallmark: Hallmark, *, run_pump: bool = True) -> FastAPI:
     for routers in services.values():
         for router in routers:
             app.include_router(router)
+    # Which component serves which paths: distributed mode routes by prefix (supervisor.ROUTES, the ingress).
+    app.state.component_paths = {name: sorted({r.path for router in routers for r in router.routes})
+                                 for name, routers in services.items()}
     if hallmark.pump is not None:
         app.include_router(operations_router(hallmark.pump))
     if hallmark.vault is not None and hallmark.trail is not None:  # with the trail (projections, or embedded)

@@ -90,7 +90,8 @@ def drop_schemas(prefix: str) -> None:
     from services.settings import Settings
 
     with psycopg.connect(Settings(store="postgres").pg_conninfo, autocommit=True) as conn:
-        for (name,) in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE %s", (prefix + "%",)).fetchall():
+        pattern = prefix.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") + "%"  # '_' is not a wildcard
+        for (name,) in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE %s", (pattern,)).fetchall():
             conn.execute(f'DROP SCHEMA "{name}" CASCADE')
 
 
