@@ -125,6 +125,26 @@ def lifecycle(api: Api, hallmark: Hallmark) -> File:
     main.ok(main.decide("restore"), 201)
     main.ok(main.decide("renew"), 201)
 
+    # A complaint from the public about the certificate: acknowledged, admissible, investigated with a
+    # special audit by a handler not involved, well founded (the suspension answered it), notified, closed.
+    complaint = main.ok(never_500(api.client.post("/public/v1/complaints", json={
+        "subject": {"kind": "certificate", "certificate_number": main.certificate},
+        "complainant": {"name": "Karel Klager", "email": "karel@example.be"},
+        "description": "Kerbs crumble after one winter"})), 201)["id"]
+    api.settle()
+    handling = f"/v1/complaints/{complaint}"
+    main.ok(api.post(f"{handling}/acknowledgement", {"reason": "Received"}, *File.ADMIN))
+    main.ok(api.post(f"{handling}/admissibility", {"admissible": True, "reason": "About a certificate"}, *File.ADMIN))
+    main.ok(api.post(f"{handling}/handler", {"handler": "Hugo Handler", "reason": "Not involved"}, *File.ADMIN))
+    special = main.ok(api.post("/v1/audits", {"kind": "special", "planned_start": hallmark.clock.today().isoformat(),
+                                              "certificate_number": main.certificate}, *File.LEAD), 201)["id"]
+    main.ok(api.post(f"{handling}/audits", {"audit_id": special, "reason": "Unannounced sampling"}, *File.ADMIN))
+    main.ok(api.post(f"{handling}/outcome", {"outcome": "well_founded", "decision_ids": [suspended["id"]],
+                                             "rationale": "Samples failed"}, "Hugo Handler", "decision_maker"))
+    for recipient in ("complainant", "holder"):
+        main.ok(api.post(f"{handling}/notices", {"recipient": recipient, "summary": "Well founded"}, *File.ADMIN))
+    main.ok(api.post(f"{handling}/close", {"reason": "Outcome notified"}, *File.ADMIN))
+
     # A second file withdrawn by its applicant, a third refused and the refusal appealed.
     withdrawn = File(api)
     withdrawn.scheme = main.scheme
