@@ -39,7 +39,6 @@ from tests.unit.factories import (
     with_reported_audit,
 )
 
-
 AGREEMENT = {"conditions_version": "2026-01", "licence_version": "2026-01", "accepted_on": "2026-05-01"}
 
 
