@@ -77,8 +77,8 @@ bench: venv postgres ## benchmarks: SQLite vs PostgreSQL; Kafka relay, freshness
 	@command -v wrk >/dev/null || sudo apt-get install -y wrk || apt-get install -y wrk
 	$(BIN)/python -m tests.bench.bench_directory --certificates $(or $(N),20000)
 
-demo: venv ## drive one full lifecycle against a running instance (make run first)
-	$(BIN)/hallmark demo
+demo: venv ## drive one full lifecycle against a running instance (make run first; STORY=people for the second)
+	$(BIN)/hallmark demo --story $(or $(STORY),lifecycle)
 
 token: venv ## print an admin token for the local default (make token SUB=alice ROLE=auditor)
 	@$(BIN)/hallmark token --sub $(or $(SUB),admin) --role $(or $(ROLE),admin)

@@ -333,7 +333,7 @@ def _certificate(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from services.demo import run_demo
 
-    return run_demo(args.url, Settings(), distributed=args.distributed)
+    return run_demo(args.url, Settings(), distributed=args.distributed, story=args.story)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -428,6 +428,10 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="drive one full certification lifecycle through the HTTP API")
     demo.add_argument("--url", default=os.environ.get("HALLMARK_URL") or f"http://127.0.0.1:{os.environ.get('PORT') or 8000}",
                       help="the running instance (default: HALLMARK_URL, else http://127.0.0.1:$PORT, PORT 8000)")
+    demo.add_argument("--story", choices=("lifecycle", "people"), default="lifecycle",
+                      help="lifecycle: application to suspension and the assessor's evidence (default); people: "
+                      "a laboratory, the holder's corrective action and comments, the printable certificate, "
+                      "a complaint leading to a special audit and a sanction")
     demo.add_argument("--distributed", action="store_true",
                       default=os.environ.get("HALLMARK_DISTRIBUTED", "") not in ("", "0"),
                       help="distributed mode (make up): each path to its service's port, --url's port + 1..5 "

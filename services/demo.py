@@ -82,13 +82,19 @@ def say(text: str) -> None:
     print(f"   {text}")
 
 
-def run_demo(base: str, settings: Settings, distributed: bool = False) -> int:
+def run_demo(base: str, settings: Settings, distributed: bool = False, story: str = "lifecycle") -> int:
+    """``story``: ``lifecycle`` (the main line, below) or ``people`` (services/demo_people.py)."""
     try:
         secret = settings.local_secret(create=False)
     except ConfigurationError as error:
         print(f"hallmark demo: {error}", file=sys.stderr)
         return 2
-    client, shown = Client(base, secret, distributed), base
+    if story == "people":
+        from services.demo_people import PeopleClient, people_story
+
+        client, shown = PeopleClient(base, secret, distributed), base
+    else:
+        client, shown = Client(base, secret, distributed), base
     if distributed:  # where the certificates and the public lookup are
         from services.supervisor import port_of
 
@@ -96,7 +102,10 @@ def run_demo(base: str, settings: Settings, distributed: bool = False) -> int:
         shown = f"{url.scheme}://{url.host}:{port_of('registry', url.port or 80)}"
     try:
         # Dates come from the body's calendar (its time zone), never the machine's UTC date.
-        return _demo(client, shown, Clock(settings.timezone).today(), settings.data_dir / "evidence")
+        today = Clock(settings.timezone).today()
+        if story == "people":
+            return people_story(client, shown, today, settings.data_dir / "documents")
+        return _demo(client, shown, today, settings.data_dir / "evidence")
     except httpx.ConnectError as error:
         where = f"{base} ({error})" if distributed else base
         print(f"hallmark demo: nothing answers at {where}; start Hallmark first with "

@@ -46,6 +46,26 @@ def test_guided_demo_runs_the_whole_lifecycle(server):
     assert "FAILED" not in result.stdout + result.stderr  # a 5xx or any unexpected answer fails the demo
 
 
+def test_guided_people_story_runs_through_the_api(server):
+    # A laboratory's result opens a finding, the holder answers it, comments on the report, the certificate
+    # prints, a complaint leads to a special audit and a suspension citing it (issue 9's story).
+    result = subprocess.run(
+        [sys.executable, "-m", "services.cli", "demo", "--story", "people", "--url", server.url], env=server.env(),
+        capture_output=True, text=True, timeout=180,
+    )
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    assert "the repeat answered the same result (True)" in out
+    assert "the holder may not review its own action: 403" in out
+    assert "may not handle the complaint: 409" in out
+    assert "is suspended in the public directory; complaint closed" in out
+    assert "laboratory results marked subcontracted: [True]" in out
+    documents = server.settings.data_dir / "documents"
+    printed = sorted(documents.glob("*.html"))
+    assert printed and "BENOR" in printed[0].read_text(encoding="utf-8")
+    assert "FAILED" not in out
+
+
 def _accepted_application(server) -> tuple[str, str]:
     admin = _client(server, "Ada", "admin")
     code = admin.post("/v1/schemes", json=scheme_body()).json()["code"]
