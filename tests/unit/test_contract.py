@@ -42,7 +42,7 @@ CONSUMER_MODULES = {
     "registry": "services/registry/policies.py",
     "projections.certificates": "services/projections/certificates.py",
 }
-TYPE_LITERAL = re.compile(r"""["'](Application|Audit|Decision|Appeal|Certificate|Scheme)\.[A-Z][A-Za-z]*["']""")
+TYPE_LITERAL = re.compile(r"""["'](Application|Audit|Decision|Appeal|Complaint|Certificate|Scheme)\.[A-Z][A-Za-z]*["']""")
 
 
 def test_the_services_are_the_contracts_services():
@@ -64,9 +64,12 @@ def test_every_schema_names_an_event_class_of_its_service():
 
 
 def test_the_walk_finds_the_events_each_aggregate_records():
-    assert len(EVENT_CLASSES) == 23
+    assert len(EVENT_CLASSES) == 40
     assert {t for t in EVENT_CLASSES if t.startswith(("Decision.", "Appeal."))} == {
         "Decision.Recorded", "Appeal.Lodged", "Appeal.Decided"}
+    assert {t for t in EVENT_CLASSES if t.startswith("Complaint.")} == {
+        "Complaint.Lodged", "Complaint.Acknowledged", "Complaint.AdmissibilityDecided", "Complaint.HandlerAssigned",
+        "Complaint.AuditLinked", "Complaint.OutcomeDecided", "Complaint.Notified", "Complaint.Closed"}
     assert not [t for t in EVENT_CLASSES if t.endswith((".Created", ".Event"))]
 
 
@@ -118,7 +121,10 @@ def test_topics_uris_and_lookups():
     assert contract.schema_uri("Decision.Recorded") == "urn:hallmark:contract:decisions:Decision.Recorded:v1"
     assert contract.schema_uri("Certificate.Issued", 1) == "urn:hallmark:contract:registry:Certificate.Issued:v1"
     assert contract.contract("Appeal.Lodged").topic == "hallmark.decisions.events"
-    assert contract.types_of("decisions") == ["Appeal.Decided", "Appeal.Lodged", "Decision.Recorded"]
+    assert contract.types_of("decisions") == [
+        "Appeal.Decided", "Appeal.Lodged", "Complaint.Acknowledged", "Complaint.AdmissibilityDecided",
+        "Complaint.AuditLinked", "Complaint.Closed", "Complaint.HandlerAssigned", "Complaint.Lodged",
+        "Complaint.Notified", "Complaint.OutcomeDecided", "Decision.Recorded"]
     with pytest.raises(ValueError):
         contract.topic_for("projections")  # reads events, publishes none
     with pytest.raises(contract.UnknownEventType):

@@ -56,6 +56,15 @@ def whole_file() -> dict[type, list]:
     granted = make_application()
     granted.review_application(outcome="accepted", reason="complete", actor=OFFICER, today=TODAY)
     granted.note_decision(outcome="grant", decision_id="d-g", actor=DECIDER, reason="grant by decision d-g")
+    holder, organisation = granted.submitted_by, granted.applicant["registration_number"]
+    granted.accept_agreement(conditions_version="2026-07", licence_version="2026-07", today=TODAY, actor=holder,
+                             organisation=organisation)
+    granted.declare_consultancy(consultancy=[], actor=holder, organisation=organisation)
+    in_force = {"number": "BENOR-00001", "status": "active", "products": granted.products}
+    granted.request_change(request_id="r-1", kind="terminate", products=None, reason="plant closing",
+                           certificate=in_force, today=TODAY, actor=holder, organisation=organisation)
+    granted.note_request_decided(request_id="r-1", decision_id="d-t", outcome="terminate", actor=DECIDER,
+                                 reason="terminated by decision d-t")
     events[Application] = application.collect_events() + granted.collect_events()
 
     audit = make_audit()
