@@ -33,7 +33,7 @@ class NewDocumentVersion(Document):
 PDF = "application/pdf"
 DOCUMENT: dict[int | str, dict[str, Any]] = {200: {
     "description": "The certificate document: HTML that prints on A4, or with Accept: application/pdf (or "
-                   "format=pdf) a PDF printed by headless Chromium (503 printer-unavailable without it; ADR 0017)",
+                   "format=pdf) a PDF printed by headless Chromium (503 printer-unavailable without it; ADR 0016)",
     "content": {"text/html": {"schema": {"type": "string"}}, PDF: {"schema": {"type": "string", "format": "binary"}}},
 }}
 DocumentFormat = Annotated[

@@ -1,4 +1,4 @@
-"""Certificate documents as PDF, printed by headless Chromium (ADR 0017).
+"""Certificate documents as PDF, printed by headless Chromium (ADR 0016).
 
 The HTML document is written to a temporary folder and printed from there with every host unresolvable
 (the page needs nothing from outside), in a profile of its own, within a time limit; at most two prints
