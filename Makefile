@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
 .DEFAULT_GOAL := help
 
-.PHONY: help venv run lint test test-unit test-integration test-e2e test-late-evening test-tools check-deploy bench postgres demo token seed rebuild verify kafka up down status clean
+.PHONY: help venv run lint test test-unit test-integration test-e2e test-late-evening test-tools check-deploy bench bench-search postgres demo token seed rebuild verify kafka up down status clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -76,6 +76,9 @@ bench: venv postgres ## benchmarks: SQLite vs PostgreSQL; Kafka relay, freshness
 	$(BIN)/python -m tests.bench.bench_kafka --events $(or $(EVENTS),20000) --files $(or $(FILES),30)
 	@command -v wrk >/dev/null || sudo apt-get install -y wrk || apt-get install -y wrk
 	$(BIN)/python -m tests.bench.bench_directory --certificates $(or $(N),20000)
+
+bench-search: venv postgres ## the directory's search with N certificates in it on both stores (default 1,000,000: long)
+	$(BIN)/python -m tests.bench.bench_directory --certificates 0 --search-scale $(or $(N),1000000)
 
 demo: venv ## drive one full lifecycle against a running instance (make run first; STORY=people for the second)
 	$(BIN)/hallmark demo --story $(or $(STORY),lifecycle)

@@ -155,33 +155,43 @@ def seed(hallmark: Hallmark, certificates: int, *, batch: int = 500, seed_value:
     assert registry is not None and hallmark.pump is not None, "seed runs where the registry runs"
     _schemes(hallmark)
     rng = random.Random(seed_value)
+    progress = Progress("registry", certificates, out)
+    applied = 0
+    for pending, size, decided in _batches(hallmark, certificates, batch, rng):
+        registry.save(*pending.loaded.values())
+        applied += decided
+        progress.advance(size)
+    progress.finish()
+    return {"decisions": applied, "messages": _settle(hallmark, out)}
+
+
+def _batches(hallmark: Hallmark, certificates: int, batch: int, rng: random.Random) -> Any:
+    """The made-up files, decided by the registry's own policy, a batch at a time: yields the batch (what
+    it loaded and changed), how many certificates and how many decisions it holds. Between batches the
+    numbering and schemes stay loaded (they are current); the certificates are let go."""
+    registry = hallmark.registry
+    assert registry is not None
     policy = on_decision(registry)
     original = registry.repository
     pending = _Batch(original)
-    progress = Progress("registry", certificates, out)
-    applied = 0
     now = datetime.now(UTC)
     try:
         registry._repository = pending  # the registry's repository is not meant to be swapped: only here
         done = 0
         while done < certificates:
             size = min(batch, certificates - done)
-            files = _decisions(rng, registry.clock.today(), size)
-            for grant, *history in files:
+            decided = 0
+            for grant, *history in _decisions(rng, registry.clock.today(), size):
                 issued = _apply(policy, grant, now, pending)
                 number = next(a.number for a in issued if hasattr(a, "quick_code"))
                 for decision in history:
                     _apply(policy, {**decision, "certificate_number": number}, now, pending)
-                applied += 1 + len(history)
-            registry.save(*pending.loaded.values())
-            # Keep the numbering and schemes loaded (they are current now); let the certificates go.
+                decided += 1 + len(history)
+            yield pending, size, decided
             pending.loaded = {k: v for k, v in pending.loaded.items() if not hasattr(v, "quick_code")}
             done += size
-            progress.advance(size)
     finally:
         registry._repository = original
-    progress.finish()
-    return {"decisions": applied, "messages": _settle(hallmark, out)}
 
 
 def _apply(policy: Any, decision: dict[str, Any], now: datetime, pending: _Batch) -> list[Any]:
@@ -229,33 +239,15 @@ def fill_directory(hallmark: Hallmark, certificates: int, *, batch: int = 5000, 
     assert registry is not None and view is not None, "fill_directory runs where the registry and its view run"
     _schemes(hallmark)
     _settle(hallmark, out)
-    rng = random.Random(seed_value)
-    policy = on_decision(registry)
-    pending = _Batch(registry.repository)
     progress = Progress("directory", certificates, out)
-    now = datetime.now(UTC)
     position = 0
-    done = 0
-    original = registry.repository
-    try:
-        registry._repository = pending  # as in seed(): the registry's repository is swapped only here
-        while done < certificates:
-            size = min(batch, certificates - done)
-            for grant, *history in _decisions(rng, registry.clock.today(), size):
-                issued = _apply(policy, grant, now, pending)
-                number = next(a.number for a in issued if hasattr(a, "quick_code"))
-                for decision in history:
-                    _apply(policy, {**decision, "certificate_number": number}, now, pending)
-            with view.db.transaction() as c:
-                for aggregate in pending.loaded.values():
-                    for event in aggregate.collect_events():
-                        position += 1
-                        view.handle(c, message_from_event("registry", position, "registry", event))
-            pending.loaded = {k: v for k, v in pending.loaded.items() if not hasattr(v, "quick_code")}
-            done += size
-            progress.advance(size)
-    finally:
-        registry._repository = original
+    for pending, size, _ in _batches(hallmark, certificates, batch, random.Random(seed_value)):
+        with view.db.transaction() as c:
+            for aggregate in pending.loaded.values():
+                for event in aggregate.collect_events():
+                    position += 1
+                    view.handle(c, message_from_event("registry", position, "registry", event))
+        progress.advance(size)
     progress.finish()
     if view.db.dialect == "postgres":  # after a bulk load, the planner's statistics (autovacuum comes later)
         with view.db.transaction() as c:

@@ -19,6 +19,8 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from shared.http.answers import prefers
+
 ALGORITHM = "EdDSA"
 MEDIA_TYPE = "application/jwt"
 
@@ -60,19 +62,4 @@ class AnswerSigner:
 
 def wants_jwt(accept: str | None, answer_format: str | None) -> bool:
     """``?format=jwt`` (links from HTML pages), or an Accept header that prefers application/jwt to JSON."""
-    if answer_format is not None:
-        return answer_format == "jwt"
-    quality: dict[str, float] = {}
-    for part in (accept or "").split(","):
-        media, *params = (p.strip() for p in part.split(";"))
-        q = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        quality[media.lower()] = max(q, quality.get(media.lower(), 0.0))
-    signed = quality.get(MEDIA_TYPE, 0.0)
-    return signed > 0 and signed >= quality.get("application/json", 0.0)
+    return prefers(accept, answer_format, MEDIA_TYPE, "application/json", "jwt")

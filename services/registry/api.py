@@ -11,7 +11,7 @@ from pydantic import Field
 
 from services.registry.application import Registry, scheme_view
 from services.registry.printing import print_pdf
-from shared.http.answers import respond
+from shared.http.answers import prefers, respond
 from shared.http.auth import STAFF, Actor, require
 from shared.http.fields import MAX_DOCUMENTS, Code, Label, Line, PathId, Strict, at_most
 from shared.http.hygiene import DOCUMENT_CSP
@@ -42,21 +42,7 @@ DocumentFormat = Annotated[
 
 def wants_pdf(accept: str | None, answer_format: str | None) -> bool:
     """PDF when format=pdf, or when Accept prefers application/pdf to text/html."""
-    if answer_format is not None:
-        return answer_format == "pdf"
-    weights: dict[str, float] = {}
-    for part in (accept or "").split(","):
-        media, *params = (p.strip() for p in part.split(";"))
-        q = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        weights[media.lower()] = max(weights.get(media.lower(), 0.0), q)
-    return weights.get(PDF, 0.0) > 0 and weights.get(PDF, 0.0) >= weights.get("text/html", 0.0)
+    return prefers(accept, answer_format, PDF, "text/html", "pdf")
 
 
 def document_answer(html: str, name: str, pdf: bool) -> Response:
