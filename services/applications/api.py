@@ -83,7 +83,7 @@ class ConsultancyDeclaration(Strict):
 
 
 class ChangeRequest(Strict):
-    kind: Literal["extend_scope", "reduce_scope", "terminate"]
+    kind: Literal["extend_scope", "reduce_scope", "terminate", "suspend"]
     products: Annotated[list[Product], at_most(MAX_PRODUCTS)] | None = None
     reason: Text
 
@@ -199,8 +199,8 @@ def router(applications: Applications) -> APIRouter:
 
     @api.post("/v1/applications/{application_id}/requests", status_code=201)
     def request_change(application_id: PathId, body: ChangeRequest, actor: Holder, key: Key) -> JSONResponse:
-        """The holder asks for an extension or reduction of scope, or the termination of its certificate
-        (R20, R21); the body's staff then decide through POST /v1/decisions."""
+        """The holder asks for an extension or reduction of scope, the termination of its certificate, or its
+        voluntary suspension (R20, R21, R45); the body's staff then decide through POST /v1/decisions."""
         form = body.model_dump(mode="json")
         outcome = applications.request_change(application_id, form["kind"], form["products"], form["reason"],
                                               actor.person, actor.organisation, key)

@@ -13,7 +13,12 @@ from shared.errors import ConflictOfInterest, Duplicate, InvalidCommand, Invalid
 
 REVIEW_OUTCOMES = ("accepted", "rejected", "information_requested")
 # What the holder may ask of the body about a certificate it holds (ISO/IEC 17065 7.10, 7.11).
-REQUEST_KINDS = ("extend_scope", "reduce_scope", "terminate")
+REQUEST_KINDS = ("extend_scope", "reduce_scope", "terminate", "suspend")
+# Requests a decision of their own kind answers by itself; a suspension request is answered by the voluntary
+# suspension that names it (R45).
+ANSWERED_BY_KIND = ("extend_scope", "reduce_scope", "terminate")
+# Requests that concern the whole certificate and name no products (R21).
+WHOLE_CERTIFICATE = ("terminate", "suspend")
 # Certificates a request may concern: those still in force (R20).
 IN_FORCE = ("active", "suspended")
 CLOSED = ("withdrawn", "refused")
@@ -199,11 +204,13 @@ class Application(Aggregate):
         self, *, request_id: str, kind: str, products: list[dict[str, Any]] | None, reason: str,
         certificate: dict[str, Any] | None, today: date, actor: str, organisation: str | None,
     ) -> None:
-        """The holder asks for an extension or a reduction of scope, or the termination of its certificate.
+        """The holder asks for an extension or a reduction of scope, the termination of its certificate, or its
+        voluntary suspension.
 
-        R20: only about a certificate of this file still in force (active or suspended). R21: an extension
-        names the products to add, none of them certified already; a reduction names the products that
-        remain, certified ones and fewer than all; a termination names none."""
+        R20: only about a certificate of this file still in force (active or suspended); R45: a suspension only
+        of an active one. R21: an extension names the products to add, none of them certified already; a
+        reduction names the products that remain, certified ones and fewer than all; a termination or a
+        suspension names none."""
         self.check_holder(actor, organisation)
         if kind not in REQUEST_KINDS:
             raise InvalidCommand(f"A request is {', '.join(REQUEST_KINDS)}, not {kind!r}")
@@ -214,12 +221,16 @@ class Application(Aggregate):
                 f"Application {self.id}: {held}; a request for {kind.replace('_', ' ')} concerns a certificate "
                 "in force (R20)"
             )
+        if kind == "suspend" and certificate["status"] != "active":
+            raise InvalidTransition(f"R45: certificate {certificate['number']} is {certificate['status']}; a "
+                                    "voluntary suspension is requested for an active certificate")
         certified = {product_key(p) for p in certificate["products"]}
         named = [product_key(p) for p in products or []]
         if len(set(named)) != len(named):
             raise InvalidCommand("The request names the same product more than once (R21)", field="products")
-        if kind == "terminate" and named:
-            raise InvalidCommand("A termination ends the whole certificate: name no products (R21)", field="products")
+        if kind in WHOLE_CERTIFICATE and named:
+            raise InvalidCommand(f"A {'termination' if kind == 'terminate' else 'suspension'} concerns the whole "
+                                 "certificate: name no products (R21)", field="products")
         if kind == "extend_scope":
             if not named:
                 raise InvalidCommand("An extension names the products to add (R21)", field="products")
@@ -236,7 +247,7 @@ class Application(Aggregate):
                 raise InvalidCommand("A reduction names the certified products that remain: at least one, and "
                                      "fewer than all (R21)", field="products")
         self._change_requested(
-            request_id=request_id, kind=kind, products=products if kind != "terminate" else None,
+            request_id=request_id, kind=kind, products=products if kind not in WHOLE_CERTIFICATE else None,
             certificate_number=certificate["number"], requested_on=today, actor=actor, reason=reason,
         )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from services.applications.application import Applications
-from services.applications.domain import REQUEST_KINDS, CertifiedFile, KnownCertificate, KnownScheme
+from services.applications.domain import ANSWERED_BY_KIND, CertifiedFile, KnownCertificate, KnownScheme
 from shared.contract.types import (
     CERTIFICATE_ISSUED,
     CERTIFICATE_REVISED,
@@ -23,7 +23,7 @@ def on_decisions(applications: Applications):
         if message.type != DECISION_RECORDED:
             return []
         outcome = message.data["outcome"]
-        if outcome in REQUEST_KINDS:
+        if outcome in ANSWERED_BY_KIND or (outcome == "suspend" and message.data.get("request_id")):
             return requests_decided(message)
         if outcome not in ("grant", "refuse"):
             return []
@@ -41,7 +41,10 @@ def on_decisions(applications: Applications):
         if application is None or not number:
             return []
         outcome = message.data["outcome"]
-        for request_id in application.open_requests(outcome, number):
+        answered = application.open_requests(outcome, number)
+        if outcome == "suspend":  # a voluntary suspension answers the one request it names (R45)
+            answered = [r for r in answered if r == message.data["request_id"]]
+        for request_id in answered:
             application.note_request_decided(request_id=request_id, decision_id=message.subject, outcome=outcome,
                                              actor=message.actor,
                                              reason=f"{outcome.replace('_', ' ')} decided by decision {message.subject}")

@@ -39,7 +39,8 @@ from shared.http.idempotency import idempotency_key
 from shared.idempotency import IdempotencyKey
 
 Outcome = Literal[
-    "grant", "refuse", "maintain", "suspend", "restore", "withdraw", "renew", "extend_scope", "reduce_scope", "terminate"
+    "grant", "refuse", "maintain", "suspend", "restore", "withdraw", "renew", "extend_scope", "reduce_scope", "terminate",
+    "warning", "conditional_withdrawal", "reinstate",
 ]
 
 
@@ -70,6 +71,15 @@ class NewDecision(Strict):
     # reduce_scope: the products that remain certified; extend_scope: optionally, all products after it
     products: Annotated[list[ScopeProduct], at_most(MAX_PRODUCTS, at_least=1)] | None = None
     complaint_id: Identifier | None = None  # a sanction may cite the complaint it answers (id or reference)
+    # The sanctions ladder (R40-R46): a suspension's or conditional withdrawal's conditions; a suspension's end date
+    # (no later than the scheme's maximum, R44); a conditional withdrawal's deadline; a voluntary suspension and
+    # the holder's request it answers (R45); the appeal upheld against a withdrawal that a reinstatement cites (R46).
+    conditions: Text | None = None
+    until: date | None = None
+    deadline: date | None = None
+    voluntary: StrictBool = False
+    request_id: Identifier | None = None
+    appeal_id: Identifier | None = None
 
 
 class NewAppeal(Strict):

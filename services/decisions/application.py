@@ -7,11 +7,13 @@ from typing import Any
 from services.decisions.domain import (
     APPEALABLE,
     ON_APPLICATION,
+    TERMS,
     Appeal,
     CertificationFile,
     Complaint,
     ComplaintRegister,
     Decision,
+    KnownScheme,
     check_complaint,
 )
 from shared.application import Outcome, ServiceApplication
@@ -35,6 +37,20 @@ def decision_view(decision: Decision) -> dict[str, Any]:
         "products": decision.products,
         "scheme": decision.scheme,
         "complaint_id": getattr(decision, "complaint_id", None),
+        **sanction_terms(decision),
+    }
+
+
+def sanction_terms(decision: Decision) -> dict[str, Any]:
+    """What a rung of the sanctions ladder stated (R40-R46); absent from decisions recorded before them."""
+    until, deadline = getattr(decision, "until", None), getattr(decision, "deadline", None)
+    return {
+        "conditions": getattr(decision, "conditions", None),
+        "until": until.isoformat() if until else None,
+        "deadline": deadline.isoformat() if deadline else None,
+        "voluntary": bool(getattr(decision, "voluntary", False)),
+        "request_id": getattr(decision, "request_id", None),
+        "appeal_id": getattr(decision, "appeal_id", None),
     }
 
 
@@ -136,10 +152,13 @@ class Decisions(ServiceApplication):
             today = self.clock.today()
             # What a client means by leaving it out: today, in the body's time zone.
             effective_from = request.get("effective_from") or today
+            terms = {k: request.get(k) for k in TERMS}
+            known = self.find(KnownScheme.create_id((file.application or {}).get("scheme") or "-"))
             file.check_decision(
                 outcome=outcome, decider=actor, certificate_number=number, basis=request["basis"],
                 effective_from=effective_from, today=today, scope=request.get("scope"),
-                products=request.get("products"),
+                products=request.get("products"), terms=terms,
+                max_suspension_months=known.max_suspension_months if known else None,
             )
             complaint_id = request.get("complaint_id")
             if complaint_id:
@@ -168,9 +187,16 @@ class Decisions(ServiceApplication):
                 reason=request["rationale"],
                 products=request.get("products"),
                 complaint_id=complaint_id,
+                conditions=request.get("conditions"),
+                until=request.get("until"),
+                deadline=request.get("deadline"),
+                voluntary=bool(request.get("voluntary")),
+                request_id=request.get("request_id"),
+                appeal_id=request.get("appeal_id"),
             )
             file.take(decision_id=str(decision.id), outcome=outcome, certificate_number=number, actor=actor,
-                      reason=request["rationale"], products=request.get("products"))
+                      reason=request["rationale"], products=request.get("products"),
+                      request_id=request.get("request_id"))
             return Outcome(201, decision_view(decision), [decision, file])
 
         return self.execute(command, idempotency)
@@ -230,6 +256,12 @@ class Decisions(ServiceApplication):
                     and appeal.certificate_number:
                 file.note_upheld_appeal(certificate_number=appeal.certificate_number, decision_id=appeal.decision_id,
                                         appeal_id=str(appeal.id), actor=actor)
+                changed.append(file)
+            elif file is not None and appeal.outcome == "upheld" and appeal.contested_outcome == "withdraw" \
+                    and appeal.certificate_number:
+                # R46: the withdrawal may be corrected by one reinstatement that cites this appeal.
+                file.note_upheld_appeal(certificate_number=appeal.certificate_number, decision_id=appeal.decision_id,
+                                        appeal_id=str(appeal.id), actor=actor, contested="withdraw")
                 changed.append(file)
             return Outcome(200, appeal_view(appeal), changed)
 

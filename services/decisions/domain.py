@@ -8,7 +8,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from shared.certificate_states import OUTCOME_STATUS, REVISIONS, check_outcome
+from shared.certificate_states import OUTCOME_STATUS, REVISIONS, check_outcome, check_suspension_until
 from shared.domain import advisers_within_cooling_off, natural_id, person_key, same_person
 from shared.errors import (
     AgreementMissing,
@@ -22,7 +22,8 @@ from shared.errors import (
 )
 
 ON_APPLICATION = ("grant", "refuse")
-ON_CERTIFICATE = ("maintain", "suspend", "restore", "withdraw", "renew", "extend_scope", "reduce_scope", "terminate")
+ON_CERTIFICATE = ("maintain", "suspend", "restore", "withdraw", "renew", "extend_scope", "reduce_scope", "terminate",
+                  "warning", "conditional_withdrawal", "reinstate")
 NEEDS_BASIS = frozenset({"grant", "renew", "extend_scope", "maintain", "restore"})  # an evaluation supports them
 # Maintenance rests on a surveillance audit (7.9); a restoration on an audit reported after the
 # suspension, showing the cause was removed (7.11).
@@ -31,12 +32,25 @@ NEEDS_NO_OPEN_MAJOR = frozenset({"grant", "renew", "restore", "extend_scope"})  
 
 NEEDS_SCOPE = frozenset({"extend_scope", "reduce_scope"})
 APPEALABLE = frozenset({"refuse", "suspend", "withdraw", "reduce_scope"})
+# The sanctions ladder (7.11): what each rung's decision states besides its rationale (R40-R46).
+# A term a decision of another outcome gives is refused, so nothing is recorded that no one applies.
+TERMS = {
+    "conditions": frozenset({"suspend", "conditional_withdrawal"}),
+    "until": frozenset({"suspend"}),
+    "deadline": frozenset({"conditional_withdrawal"}),
+    "voluntary": frozenset({"suspend"}),
+    "request_id": frozenset({"suspend"}),
+    "appeal_id": frozenset({"reinstate"}),
+}
+# A restoration lifts a suspension or a conditional withdrawal; each rests on an audit reported after it.
+LIFTED_BY_RESTORE = frozenset({"suspend", "conditional_withdrawal"})
 
 # Complaints (7.13): what a complaint is about, and who is told its outcome.
 COMPLAINT_KINDS = ("body", "certificate", "holder", "mark_misuse")
 CONCERNS_HOLDER = frozenset({"certificate", "holder"})  # the holder is told the outcome too (7.13.8)
 COMPLAINT_OUTCOMES = ("well_founded", "unfounded")
-SANCTIONS = frozenset({"suspend", "withdraw", "reduce_scope"})  # decisions an outcome may cite
+# decisions an outcome may cite
+SANCTIONS = frozenset({"warning", "conditional_withdrawal", "suspend", "withdraw", "reduce_scope"})
 NOTICE_RECIPIENTS = ("complainant", "holder")
 COMPLAINT_AUDIT_KINDS = frozenset({"special"})  # an investigation's audit is a special (unannounced) one
 
@@ -66,6 +80,11 @@ class CertificationFile(Aggregate):
         self.certified_products: list[dict[str, Any]] | None = None  # as granted, then as scope changes set them
         self.agreement: dict[str, Any] | None = None  # the certification agreement the holder accepted (R28)
         self.deciders: list[str] = []  # whoever took a decision on this file
+        self.conditionally_withdrawn: dict[str, str] = {}  # number -> the conditional withdrawal pending (R41)
+        self.withdrawn_by: dict[str, str] = {}  # number -> the withdrawal decision in force
+        # number -> the appeal upheld against that withdrawal, which allows one reinstatement (R46)
+        self.upheld_withdrawals: dict[str, dict[str, str]] = {}
+        self.requests: dict[str, dict[str, Any]] = {}  # the holder's requests (R45): id -> kind, certificate, status
 
     # -- facts learnt from other services -------------------------------------------------------
 
@@ -88,6 +107,11 @@ class CertificationFile(Aggregate):
     def note_consultancy(self, consultancy: list[dict[str, Any]]) -> None:
         """The holder's current consultancy declaration replaces the one made at submission (R2 uses it)."""
         self.application = {**(self.application or {}), "consultancy": consultancy}
+
+    @event("RequestNoted")
+    def note_request(self, request_id: str, kind: str, certificate_number: str) -> None:
+        """The holder asked for a change to its certificate (a voluntary suspension is answered by one, R45)."""
+        self.requests[request_id] = {"kind": kind, "certificate_number": certificate_number, "status": "open"}
 
     @event("AuditNoted")
     def note_audit(self, audit_id: str, kind: str | None = None) -> None:
@@ -177,7 +201,12 @@ class CertificationFile(Aggregate):
     def check_decision(
         self, *, outcome: str, decider: str, certificate_number: str | None, basis: list[str],
         effective_from: date, today: date, scope: str | None, products: list[dict[str, Any]] | None = None,
+        terms: dict[str, Any] | None = None, max_suspension_months: int | None = None,
     ) -> None:
+        """Every rule a decision must meet before it is recorded. ``terms``: what a rung of the sanctions ladder
+        states (conditions, until, deadline, voluntary, request_id, appeal_id; R40-R46); ``max_suspension_months``:
+        the scheme's maximum, for a suspension's end date (R44)."""
+        terms = {k: v for k, v in (terms or {}).items() if v not in (None, False, "")}
         if self.application is None:
             raise NotYetKnown(
                 f"Application {self.application_id} is not known to decisions yet; retry shortly, "
@@ -186,6 +215,7 @@ class CertificationFile(Aggregate):
         if outcome in NEEDS_SCOPE and not scope:
             raise InvalidCommand(f"A {outcome} decision states the new scope ('scope')")
         self.check_products(outcome, products)
+        self.check_terms(outcome, terms, certificate_number, effective_from, max_suspension_months)
         if outcome in NEEDS_BASIS and not basis:
             raise InvalidCommand(f"A {outcome} decision cites the reported audits it rests on ('basis')")
         self.check_impartial(decider, today, "decision maker")
@@ -217,7 +247,8 @@ class CertificationFile(Aggregate):
             last_day = self.valid_until.get(certificate_number)
             if last_day and today.isoformat() > last_day and current in ("active", "suspended"):
                 raise InvalidTransition(f"Certificate {certificate_number} expired after {last_day}; it is not revived")
-            check_outcome(outcome, current, certificate_number)
+            check_outcome(outcome, current, certificate_number,
+                          conditionally_withdrawn=certificate_number in self.conditionally_withdrawn)
         for audit_id in basis:
             audit = self.audits.get(audit_id)
             if audit is None:
@@ -236,9 +267,11 @@ class CertificationFile(Aggregate):
             if not [a for a in basis if a not in before]:
                 raise InvalidCommand(
                     f"A restoration rests on an audit reported after certificate {certificate_number} was suspended "
-                    "(a verification that the cause was removed), or on an appeal upheld against the suspension; "
-                    "the basis cites only earlier audits",
+                    "or conditionally withdrawn (a verification that the cause was removed; R13, R42), or on an "
+                    "appeal upheld against the suspension; the basis cites only earlier audits",
                     basis=basis)
+        if outcome == "reinstate":
+            self.check_reinstatement(certificate_number or "", terms.get("appeal_id"))
         if outcome in NEEDS_NO_OPEN_MAJOR and self.open_majors:
             raise OpenMajorNonconformity(
                 f"{len(self.open_majors)} major nonconformity(ies) of this file are open: "
@@ -251,26 +284,79 @@ class CertificationFile(Aggregate):
                 "no grant until it has (with the application, or afterwards through the applications service)"
             )
 
+    def check_terms(self, outcome: str, terms: dict[str, Any], certificate_number: str | None, effective_from: date,
+                    max_suspension_months: int | None) -> None:
+        """What each rung of the sanctions ladder states, and nothing another outcome would not apply."""
+        for term in terms:
+            if outcome not in TERMS[term]:
+                raise InvalidCommand(f"A {outcome} decision states no '{term}'; it belongs to "
+                                     f"{' and '.join(sorted(TERMS[term]))}", field=term)
+        if outcome == "conditional_withdrawal":
+            deadline = terms.get("deadline")
+            if not terms.get("conditions") or deadline is None:
+                raise InvalidCommand("R41: a conditional withdrawal states the conditions to meet ('conditions') "
+                                     "and the deadline to meet them by ('deadline')")
+            if deadline <= effective_from:
+                raise InvalidCommand(f"R41: a conditional withdrawal's deadline {deadline} is after its effective "
+                                     f"date {effective_from}", field="deadline")
+        if terms.get("until") is not None:
+            if max_suspension_months is None:
+                raise NotYetKnown(f"The scheme of application {self.application_id} is not known to decisions yet; "
+                                  "its maximum suspension bounds 'until' (R44); retry shortly")
+            check_suspension_until(effective_from, terms["until"], max_suspension_months)
+        if outcome == "suspend" and (terms.get("voluntary") or terms.get("request_id")):
+            self.check_voluntary(certificate_number or "", bool(terms.get("voluntary")), terms.get("request_id"))
+
+    def check_voluntary(self, certificate_number: str, voluntary: bool, request_id: str | None) -> None:
+        """R45: a voluntary suspension answers the holder's open request to suspend that certificate."""
+        if not voluntary or not request_id:
+            raise InvalidCommand("R45: a voluntary suspension ('voluntary': true) names the holder's request it "
+                                 "answers ('request_id'), and a request is answered by a voluntary suspension")
+        request = self.requests.get(request_id)
+        if request is None or request["kind"] != "suspend" or request["certificate_number"] != certificate_number:
+            raise InvalidCommand(f"R45: {request_id} is no request of the holder to suspend certificate "
+                                 f"{certificate_number}", field="request_id")
+        if request["status"] != "open":
+            raise InvalidCommand(f"R45: request {request_id} was already answered", field="request_id")
+
+    def check_reinstatement(self, certificate_number: str, appeal_id: str | None) -> None:
+        """R46: a withdrawn certificate is reinstated by one decision citing the appeal upheld against the
+        withdrawal in force."""
+        upheld = self.upheld_withdrawals.get(certificate_number)
+        if upheld is None or upheld["decision_id"] != self.withdrawn_by.get(certificate_number):
+            raise InvalidCommand(f"R46: no appeal was upheld against the withdrawal of certificate {certificate_number};"
+                                 " a withdrawn certificate is reinstated only on one", field="appeal_id")
+        if appeal_id != upheld["appeal_id"]:
+            raise InvalidCommand(f"R46: a reinstatement of certificate {certificate_number} cites the appeal upheld "
+                                 f"against its withdrawal ('appeal_id': {upheld['appeal_id']})", field="appeal_id")
+
     def take(
         self, *, decision_id: str, outcome: str, certificate_number: str | None, actor: str, reason: str,
-        products: list[dict[str, Any]] | None = None,
+        products: list[dict[str, Any]] | None = None, request_id: str | None = None,
     ) -> None:
         self._taken(decision_id=decision_id, outcome=outcome, certificate_number=certificate_number,
-                    actor=actor, reason=reason, products=products)
+                    actor=actor, reason=reason, products=products, request_id=request_id)
 
     def reopen(self, *, decision_id: str, appeal_id: str, actor: str) -> None:
         """An upheld appeal against a refusal: the application is to be decided again."""
         self._reopened(decision_id=decision_id, appeal_id=appeal_id, actor=actor,
                        reason=f"appeal {appeal_id} upheld against decision {decision_id}")
 
-    def note_upheld_appeal(self, *, certificate_number: str, decision_id: str, appeal_id: str, actor: str) -> None:
-        """An upheld appeal against a suspension: the restoration that corrects it rests on the appeal."""
+    def note_upheld_appeal(self, *, certificate_number: str, decision_id: str, appeal_id: str, actor: str,
+                           contested: str = "suspend") -> None:
+        """An upheld appeal against a suspension: the restoration that corrects it rests on the appeal. Against
+        a withdrawal: it allows one reinstatement, citing the appeal (R46)."""
         self._upheld_noted(certificate_number=certificate_number, decision_id=decision_id, appeal_id=appeal_id,
-                           actor=actor, reason=f"appeal {appeal_id} upheld against suspension {decision_id}")
+                           actor=actor, reason=f"appeal {appeal_id} upheld against {contested} {decision_id}",
+                           contested=contested)
 
     @event("UpheldAppealNoted")
-    def _upheld_noted(self, certificate_number: str, decision_id: str, appeal_id: str, actor: str, reason: str) -> None:
-        self.upheld_appeals[certificate_number] = appeal_id
+    def _upheld_noted(self, certificate_number: str, decision_id: str, appeal_id: str, actor: str, reason: str,
+                      contested: str = "suspend") -> None:
+        if contested == "withdraw":
+            self.upheld_withdrawals[certificate_number] = {"appeal_id": appeal_id, "decision_id": decision_id}
+        else:
+            self.upheld_appeals[certificate_number] = appeal_id
 
     @event("ReopenedOnAppeal")
     def _reopened(self, decision_id: str, appeal_id: str, actor: str, reason: str) -> None:
@@ -279,21 +365,46 @@ class CertificationFile(Aggregate):
     @event("DecisionTaken")
     def _taken(
         self, decision_id: str, outcome: str, certificate_number: str | None, actor: str, reason: str,
-        products: list[dict[str, Any]] | None = None,
+        products: list[dict[str, Any]] | None = None, request_id: str | None = None,
     ) -> None:
         if products is not None:
             self.certified_products = products
         self.deciders.append(actor)
         self.decided.append({"decision_id": decision_id, "outcome": outcome, "certificate_number": certificate_number})
+        if request_id and request_id in self.requests:
+            self.requests[request_id] = {**self.requests[request_id], "status": "decided"}
         if certificate_number and outcome in ("suspend", "restore"):
             self.upheld_appeals.pop(certificate_number, None)
-        if certificate_number and outcome == "suspend":
+        if certificate_number and outcome in LIFTED_BY_RESTORE:
             self.reported_before_suspension[certificate_number] = sorted(
                 a for a, audit in self.audits.items() if audit.get("reported"))
+        if certificate_number and outcome == "conditional_withdrawal":
+            self.conditionally_withdrawn[certificate_number] = decision_id
+        if certificate_number and outcome in ("restore", "withdraw", "terminate", "reinstate"):
+            self.conditionally_withdrawn.pop(certificate_number, None)
+        if certificate_number and outcome == "withdraw":
+            self.withdrawn_by[certificate_number] = decision_id
+        if certificate_number and outcome == "reinstate":
+            self.withdrawn_by.pop(certificate_number, None)
+            self.upheld_withdrawals.pop(certificate_number, None)
+            self.certificates[certificate_number] = "active"
         if certificate_number and outcome in OUTCOME_STATUS:
             self.certificates[certificate_number] = OUTCOME_STATUS[outcome]
         elif certificate_number and outcome in REVISIONS:
             self.certificates[certificate_number] = "active"  # a new revision is active (registry's Certificate.revise)
+
+
+class KnownScheme(Aggregate):
+    """What decisions knows of a scheme from the registry: its maximum suspension (R44). Internal to decisions."""
+
+    @staticmethod
+    def create_id(code: str, **_: Any) -> UUID:
+        return natural_id("decisions-scheme", code.upper())
+
+    @event("Learnt")
+    def __init__(self, *, code: str, max_suspension_months: int) -> None:
+        self.code = code.upper()
+        self.max_suspension_months = max_suspension_months
 
 
 class Decision(Aggregate):
@@ -317,9 +428,24 @@ class Decision(Aggregate):
         reason: str,
         products: list[dict[str, Any]] | None = None,
         complaint_id: str | None = None,
+        conditions: str | None = None,
+        until: date | None = None,
+        deadline: date | None = None,
+        voluntary: bool = False,
+        request_id: str | None = None,
+        appeal_id: str | None = None,
     ) -> None:
         self.products = products
         self.complaint_id = complaint_id  # the complaint this decision answers (a sanction on a well-founded one)
+        # The sanctions ladder (R40-R46): a suspension's conditions and end date, whether the holder asked for it
+        # and which request it answers; a conditional withdrawal's conditions and deadline; the appeal a
+        # reinstatement corrects.
+        self.conditions = conditions
+        self.until = until
+        self.deadline = deadline
+        self.voluntary = voluntary
+        self.request_id = request_id
+        self.appeal_id = appeal_id
         self.outcome = outcome
         self.application_id = application_id
         self.certificate_number = certificate_number

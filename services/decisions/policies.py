@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from services.decisions.application import Decisions
+from services.decisions.domain import KnownScheme
 from shared.contract.types import (
     APPLICATION_AGREEMENT_ACCEPTED,
+    APPLICATION_CHANGE_REQUESTED,
     APPLICATION_CONSULTANCY_DECLARED,
     APPLICATION_INFORMATION_SUPPLIED,
     APPLICATION_REVIEWED,
@@ -21,6 +23,7 @@ from shared.contract.types import (
     CERTIFICATE_ISSUED,
     CERTIFICATE_REVISED,
     CERTIFICATE_STATUS_CHANGED,
+    SCHEME_REGISTERED,
 )
 from shared.domain import FileLink
 from shared.messages import Message
@@ -44,6 +47,10 @@ def on_applications(decisions: Decisions):
             if file.application is None:
                 return []
             file.note_consultancy(consultancy=message.data["consultancy"])
+        elif message.type == APPLICATION_CHANGE_REQUESTED:
+            # The holder's requests: a voluntary suspension answers one (R45).
+            file.note_request(request_id=message.data["request_id"], kind=message.data["kind"],
+                              certificate_number=message.data["certificate_number"])
         elif message.type == APPLICATION_REVIEWED:
             file.note_application_status(status=message.data["outcome"])
         elif message.type == APPLICATION_WITHDRAWN:
@@ -91,6 +98,11 @@ def on_audits(decisions: Decisions):
 def on_registry(decisions: Decisions):
     def policy(message: Message) -> Iterable[Any]:
         data = message.data
+        if message.type == SCHEME_REGISTERED:
+            # A suspension's end date is bounded by the scheme's maximum (R44).
+            if decisions.find(KnownScheme.create_id(data["code"])) is not None:
+                return []
+            return [KnownScheme(code=data["code"], max_suspension_months=data["max_suspension_months"])]
         if message.type == CERTIFICATE_ISSUED:
             file = decisions.file_or_new(data["application_id"])
             file.note_certificate(number=data["number"], status="active")

@@ -18,6 +18,9 @@ from typing import Any, Callable
 
 from shared.contract.types import (
     CERTIFICATE_APPEAL_UPHELD,
+    CERTIFICATE_CONDITIONAL_WITHDRAWAL_LIFTED,
+    CERTIFICATE_CONDITIONAL_WITHDRAWAL_OVERDUE,
+    CERTIFICATE_CONDITIONALLY_WITHDRAWN,
     CERTIFICATE_DECISION_NOT_APPLIED,
     CERTIFICATE_ISSUED,
     CERTIFICATE_MAINTAINED,
@@ -25,6 +28,7 @@ from shared.contract.types import (
     CERTIFICATE_STATUS_CHANGED,
     CERTIFICATE_SURVEILLANCE_OVERDUE,
     CERTIFICATE_SUSPENSION_LIMIT_EXCEEDED,
+    CERTIFICATE_WARNED,
     SCHEME_DOCUMENT_VERSION_PUBLISHED,
 )
 from shared.errors import InvalidCommand
@@ -50,6 +54,10 @@ def public_view(doc: dict[str, Any]) -> dict[str, Any]:
     view["revisions"] = [
         {k: r[k] for k in ("revision", "status", "scope", "valid_from", "valid_until")} for r in doc["revisions"]
     ]
+    # R44: a suspension's end date is public (the mark may be used again from the day after, if restored); its
+    # conditions, warnings and conditional withdrawals are the body's and the holder's business (staff only).
+    suspension = doc.get("suspension") or {}
+    view["suspended_until"] = suspension.get("until") if doc["status"] == "suspended" else None
     return view
 
 
@@ -79,8 +87,16 @@ def _pending(transitions: list[dict[str, Any]], documents: list[dict[str, Any]])
 def attention(doc: dict[str, Any]) -> list[str]:
     """What a registry officer must act on for this certificate."""
     reasons = []
-    if doc.get("withdrawal_proposed"):
+    suspension = doc.get("suspension") or {}
+    if doc.get("withdrawal_proposed") and suspension.get("until") and doc.get("suspension_limit") == suspension["until"]:
+        reasons.append(f"the suspension ended on {suspension['until']} and the certificate is still suspended: "
+                       "a restoration or withdrawal decision is due (R44)")
+    elif doc.get("withdrawal_proposed"):
         reasons.append("suspended beyond the scheme's maximum: a withdrawal decision is due (R6)")
+    conditional = doc.get("conditional_withdrawal") or {}
+    if conditional.get("overdue"):
+        reasons.append(f"conditional withdrawal {conditional['decision_id']}: its deadline {conditional['deadline']} "
+                       "passed without a restoration; a withdrawal decision is due (R43)")
     if doc.get("suspension_proposed"):
         reasons.append(f"surveillance overdue since {doc.get('surveillance_due')}: a suspension decision is proposed")
     if doc.get("appeal_upheld"):
@@ -140,8 +156,9 @@ class CertificateView(View):
     tables = ("certificates_fts", "certificate_words", "certificates")
     # 5: revisions name their products (scope changes); 6: a full-text index (FTS5 / tsvector) for search;
     # 7: seq, the order a text search pages in; 8: number_order, numbers past 99,999 per mark in order;
-    # 9: certificate_words, the index's words (SQLite), to expand a prefix into the words it begins
-    version = 9
+    # 9: certificate_words, the index's words (SQLite), to expand a prefix into the words it begins;
+    # 10: the sanctions ladder (warnings, a conditional withdrawal, a suspension's terms; R40-R46)
+    version = 10
 
     # A query word that begins at most this many indexed words is asked as those words (FTS5 walks
     # them lazily and stops at a page); one that begins more as a prefix (FTS5 then merges the lists
@@ -227,6 +244,9 @@ class CertificateView(View):
                 "transitions": [],
                 "appeal_upheld": None,
                 "last_maintained": None,
+                "warnings": [],
+                "conditional_withdrawal": None,
+                "suspension": None,
                 "history": [
                     {"status": "active", "at": at, "effective_from": data["valid_from"], "revision": 1,
                      "decision_id": data["decision_id"]}
@@ -249,10 +269,19 @@ class CertificateView(View):
             doc["withdrawal_proposed"] = doc["suspension_proposed"] = False
             doc["appeal_upheld"] = None  # a later decision is the corrective one
             doc["revisions"][-1]["status"] = data["status"]
-            doc["history"].append(
-                {"status": data["status"], "at": at, "effective_from": data["effective_from"],
-                 "revision": doc["revision"], "decision_id": data["decision_id"] or None}
-            )
+            doc["suspension"] = {
+                "decision_id": data["decision_id"], "since": data["effective_from"], "until": data.get("until"),
+                "conditions": data.get("conditions"), "voluntary": bool(data.get("voluntary")),
+                "request_id": data.get("request_id"),
+            } if data["status"] == "suspended" else None
+            doc.pop("suspension_limit", None)
+            if data["status"] != "suspended":  # restored, reinstated or ended: nothing conditional remains
+                doc["conditional_withdrawal"] = None
+            entry = {"status": data["status"], "at": at, "effective_from": data["effective_from"],
+                     "revision": doc["revision"], "decision_id": data["decision_id"] or None}
+            if data.get("appeal_id"):  # a reinstatement names the appeal it corrects (R46)
+                entry["appeal_id"] = data["appeal_id"]
+            doc["history"].append(entry)
         elif message.type == CERTIFICATE_REVISED:
             old = doc["revisions"][-1]
             old["status"] = "superseded"
@@ -263,6 +292,8 @@ class CertificateView(View):
             doc["documents"] = data["documents"]
             doc["transitions"] = _pending(doc["transitions"], data["documents"])
             doc["appeal_upheld"] = None
+            doc["suspension"] = None  # the new revision is active
+            doc.pop("suspension_limit", None)
             if data.get("products") is not None:  # a scope change that names the products it covers
                 doc["products"] = data["products"]
             doc.update(revision=data["revision"], scope=data["scope"], valid_until=data["valid_until"],
@@ -287,6 +318,18 @@ class CertificateView(View):
             doc["suspension_proposed"] = True
         elif message.type == CERTIFICATE_SUSPENSION_LIMIT_EXCEEDED:
             doc["withdrawal_proposed"] = True
+            doc["suspension_limit"] = data["limit"]
+        elif message.type == CERTIFICATE_WARNED:
+            doc["warnings"] = [*doc.get("warnings", []), {"decision_id": data["decision_id"],
+                                                          "on": data["effective_from"], "rationale": data["reason"]}]
+        elif message.type == CERTIFICATE_CONDITIONALLY_WITHDRAWN:
+            doc["conditional_withdrawal"] = {"decision_id": data["decision_id"], "since": data["effective_from"],
+                                             "deadline": data["deadline"], "conditions": data["conditions"],
+                                             "overdue": False}
+        elif message.type == CERTIFICATE_CONDITIONAL_WITHDRAWAL_LIFTED:
+            doc["conditional_withdrawal"] = None
+        elif message.type == CERTIFICATE_CONDITIONAL_WITHDRAWAL_OVERDUE:
+            doc["conditional_withdrawal"] = {**(doc.get("conditional_withdrawal") or {}), "overdue": True}
         elif message.type == CERTIFICATE_DECISION_NOT_APPLIED:
             doc["unapplied_decisions"].append({"decision_id": data["decision_id"], "problem": data["problem"],
                                                "detail": data["reason"]})

@@ -125,7 +125,8 @@ class Registry(ServiceApplication):
         return [numbering, certificate]
 
     def sweep(self, numbers: list[str], actor: str = "hallmark:registry") -> list[str]:
-        """Expire certificates past validity, flag overdue suspensions (R6) and overdue surveillance (7.9).
+        """Expire certificates past validity, flag overdue suspensions (R6, R44), overdue surveillance (7.9) and
+        conditional withdrawals past their deadline (R43).
         Returns the numbers of the certificates that changed."""
         changed = []
         today = self.clock.today()
@@ -140,6 +141,7 @@ class Registry(ServiceApplication):
                         today=today, max_suspension_months=scheme.max_suspension_months, actor=actor
                     )
                     or certificate.flag_surveillance_overdue(today=today, actor=actor)
+                    or certificate.flag_conditional_withdrawal_overdue(today=today, actor=actor)
                 )
                 return Outcome(200, {"changed": flagged}, [certificate] if flagged else [])
 

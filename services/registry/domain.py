@@ -9,9 +9,9 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from shared.certificate_states import check_outcome, check_transition
+from shared.certificate_states import check_outcome, check_suspension_until, check_transition, suspension_end_limit
 from shared.domain import add_months, current_documents, natural_id
-from shared.errors import Duplicate, InvalidCommand, NotFound, NotPermitted
+from shared.errors import Duplicate, InvalidCommand, InvalidTransition, NotFound, NotPermitted
 
 
 @dataclass(frozen=True)
@@ -217,27 +217,62 @@ class Certificate(Aggregate):
         self.surveillance_due = surveillance_due
         self.suspension_proposed = False
         self.appeal_upheld: dict[str, str] | None = None
+        # The sanctions ladder (7.11): warnings given, a conditional withdrawal pending, the suspension in force.
+        self.warnings: list[dict[str, Any]] = []
+        self.conditional_withdrawal: dict[str, Any] | None = None
+        self.suspension: dict[str, Any] | None = None
         # What each revision certified, as its certificate document prints it (7.7; R38).
         self.revisions: list[dict[str, Any]] = [_revision_record(
             revision=1, on=valid_from, valid_until=valid_until, scope=scope, products=products, documents=documents,
             decision_id=decision_id)]
 
-    def change_status(self, *, status: str, decision_id: str, effective_from: date, actor: str, reason: str) -> None:
+    def change_status(
+        self, *, status: str, decision_id: str, effective_from: date, actor: str, reason: str,
+        until: date | None = None, conditions: str | None = None, voluntary: bool = False,
+        request_id: str | None = None, max_suspension_months: int | None = None,
+    ) -> None:
+        """A decision moves the certificate along R5. A suspension may carry its conditions and its end date
+        (R44: no later than the scheme's maximum), and whether the holder asked for it (R45)."""
         check_transition(self.status, status, self.number)
+        if status != "suspended" and (until or conditions or voluntary or request_id):
+            raise InvalidCommand("Only a suspension carries an end date, conditions or a holder's request")
+        if until is not None and max_suspension_months is not None:
+            check_suspension_until(effective_from, until, max_suspension_months)
+        terms = {"until": until, "conditions": conditions, "voluntary": voluntary, "request_id": request_id} \
+            if status == "suspended" else {}
         self._status_changed(
             number=self.number, status=status, previous=self.status, decision_id=decision_id, effective_from=effective_from,
-            actor=actor, reason=reason,
+            actor=actor, reason=reason, **terms,
+        )
+
+    def reinstate(self, *, decision_id: str, appeal_id: str, effective_from: date, actor: str, reason: str) -> None:
+        """R46: a withdrawn certificate becomes active again by the corrective decision on an appeal upheld
+        against its withdrawal; the status change names the appeal, so the trail links the two."""
+        check_outcome("reinstate", self.status, self.number)
+        if not self.appeal_upheld or self.appeal_upheld["appeal_id"] != appeal_id:
+            raise InvalidCommand(f"R46: no appeal {appeal_id} was upheld against the withdrawal of certificate "
+                                 f"{self.number}")
+        self._status_changed(
+            number=self.number, status="active", previous=self.status, decision_id=decision_id,
+            effective_from=effective_from, actor=actor, reason=reason, appeal_id=appeal_id,
         )
 
     @event("StatusChanged")
     def _status_changed(
-        self, number: str, status: str, previous: str, decision_id: str, effective_from: date, actor: str, reason: str
+        self, number: str, status: str, previous: str, decision_id: str, effective_from: date, actor: str, reason: str,
+        until: date | None = None, conditions: str | None = None, voluntary: bool = False,
+        request_id: str | None = None, appeal_id: str | None = None,
     ) -> None:
         self.status = status
         self.status_since = effective_from
         self.withdrawal_proposed = False
         self.suspension_proposed = False
         self.appeal_upheld = None
+        self.suspension = {"decision_id": decision_id, "since": effective_from, "until": until,
+                           "conditions": conditions, "voluntary": voluntary, "request_id": request_id} \
+            if status == "suspended" else None
+        if status != "suspended":  # restored, reinstated, withdrawn or ended: nothing conditional remains
+            self.conditional_withdrawal = None
 
     def revise(
         self, *, outcome: str, decision_id: str, effective_from: date, scope: str | None, valid_until: date | None,
@@ -280,6 +315,7 @@ class Certificate(Aggregate):
         self.status = "active"
         self.status_since = effective_from
         self.withdrawal_proposed = False
+        self.suspension = None  # a reduction of scope ends a suspension (7.11)
         self.revisions = [*self.revisions, _revision_record(
             revision=revision, on=effective_from, valid_until=valid_until, scope=scope, products=self.products,
             documents=documents, decision_id=decision_id)]
@@ -313,19 +349,31 @@ class Certificate(Aggregate):
     def _surveillance_overdue(self, number: str, due: date, actor: str, reason: str) -> None:
         self.suspension_proposed = True
 
+    def suspension_limit(self, max_suspension_months: int) -> date:
+        """The last day of the suspension in force: its end date if the decision set one (R44), otherwise the
+        scheme's maximum (R6)."""
+        limit = suspension_end_limit(self.status_since, max_suspension_months)
+        until = (self.suspension or {}).get("until")
+        return min(until, limit) if until else limit
+
     def suspension_overdue(self, today: date, max_suspension_months: int) -> bool:
-        return self.status == "suspended" and today > add_months(self.status_since, max_suspension_months)
+        return self.status == "suspended" and today > self.suspension_limit(max_suspension_months)
 
     def flag_suspension_overdue(self, *, today: date, max_suspension_months: int, actor: str) -> bool:
-        """R6: a suspension beyond the scheme's maximum is flagged for a withdrawal decision, once."""
+        """R6: a suspension beyond the scheme's maximum, or past the end date its decision set (R44), is
+        flagged for a decision (withdrawal, or restoration on a verification), once."""
         if self.withdrawal_proposed or not self.suspension_overdue(today, max_suspension_months):
             return False
+        limit = self.suspension_limit(max_suspension_months)
+        ended = (self.suspension or {}).get("until") == limit
         self._suspension_limit_exceeded(
             number=self.number,
             suspended_since=self.status_since,
-            limit=add_months(self.status_since, max_suspension_months),
+            limit=limit,
             actor=actor,
-            reason=f"suspended longer than the scheme's maximum of {max_suspension_months} months; "
+            reason=(f"the suspension ended on {limit} (R44) and the certificate is still suspended; a restoration "
+                    "or a withdrawal decision is due") if ended else
+            f"suspended longer than the scheme's maximum of {max_suspension_months} months; "
             "a withdrawal decision is due",
         )
         return True
@@ -333,6 +381,73 @@ class Certificate(Aggregate):
     @event("SuspensionLimitExceeded")
     def _suspension_limit_exceeded(self, number: str, suspended_since: date, limit: date, actor: str, reason: str) -> None:
         self.withdrawal_proposed = True
+
+    # -- the sanctions ladder below suspension (7.11) -------------------------------------------------
+
+    def warn(self, *, decision_id: str, effective_from: date, actor: str, reason: str) -> None:
+        """R40: a warning is recorded on an active or suspended certificate, which keeps its status."""
+        check_outcome("warning", self.status, self.number)
+        self._warned(number=self.number, decision_id=decision_id, effective_from=effective_from, actor=actor,
+                     reason=reason)
+
+    @event("Warned")
+    def _warned(self, number: str, decision_id: str, effective_from: date, actor: str, reason: str) -> None:
+        self.warnings = [*self.warnings, {"decision_id": decision_id, "on": effective_from, "rationale": reason}]
+
+    def withdraw_conditionally(
+        self, *, decision_id: str, effective_from: date, deadline: date | None, conditions: str, actor: str,
+        reason: str,
+    ) -> None:
+        """R41: the certificate will be withdrawn unless its conditions are met by the deadline; it keeps its
+        status meanwhile."""
+        check_outcome("conditional_withdrawal", self.status, self.number,
+                      conditionally_withdrawn=self.conditional_withdrawal is not None)
+        if deadline is None or deadline <= effective_from or not conditions.strip():
+            raise InvalidCommand(f"R41: a conditional withdrawal states its conditions and a deadline after its "
+                                 f"effective date {effective_from}")
+        self._conditionally_withdrawn(number=self.number, decision_id=decision_id, effective_from=effective_from,
+                                      deadline=deadline, conditions=conditions, actor=actor, reason=reason)
+
+    @event("ConditionallyWithdrawn")
+    def _conditionally_withdrawn(
+        self, number: str, decision_id: str, effective_from: date, deadline: date, conditions: str, actor: str,
+        reason: str,
+    ) -> None:
+        self.conditional_withdrawal = {"decision_id": decision_id, "since": effective_from, "deadline": deadline,
+                                       "conditions": conditions, "overdue": False}
+
+    def lift_conditional_withdrawal(self, *, decision_id: str, effective_from: date, actor: str, reason: str) -> None:
+        """R42: a restoration lifts the conditional withdrawal of an active certificate."""
+        if self.conditional_withdrawal is None:
+            raise InvalidTransition(f"Certificate {self.number} is {self.status} and not conditionally withdrawn; "
+                                    "there is nothing to restore")
+        self._conditional_withdrawal_lifted(
+            number=self.number, decision_id=decision_id, lifted_decision_id=self.conditional_withdrawal["decision_id"],
+            effective_from=effective_from, actor=actor, reason=reason)
+
+    @event("ConditionalWithdrawalLifted")
+    def _conditional_withdrawal_lifted(
+        self, number: str, decision_id: str, lifted_decision_id: str, effective_from: date, actor: str, reason: str,
+    ) -> None:
+        self.conditional_withdrawal = None
+
+    def flag_conditional_withdrawal_overdue(self, *, today: date, actor: str) -> bool:
+        """R43: a conditional withdrawal whose deadline passed without a restoration or a withdrawal is flagged
+        for a withdrawal decision, once."""
+        pending = self.conditional_withdrawal
+        if pending is None or pending["overdue"] or self.status not in ("active", "suspended") \
+                or today <= pending["deadline"]:
+            return False
+        self._conditional_withdrawal_overdue(
+            number=self.number, decision_id=pending["decision_id"], deadline=pending["deadline"], actor=actor,
+            reason=f"the conditions of conditional withdrawal {pending['decision_id']} were due by "
+                   f"{pending['deadline']} and no restoration lifted it; a withdrawal decision is due (R43)")
+        return True
+
+    @event("ConditionalWithdrawalOverdue")
+    def _conditional_withdrawal_overdue(self, number: str, decision_id: str, deadline: date, actor: str,
+                                        reason: str) -> None:
+        self.conditional_withdrawal = {**(self.conditional_withdrawal or {}), "overdue": True}
 
     def expire(self, *, today: date, actor: str) -> bool:
         if self.status not in ("active", "suspended") or today <= self.valid_until:

@@ -35,7 +35,24 @@ def on_decision(registry: Registry):
         # periodic sweep has not reached it yet.
         certificate.expire(today=registry.clock.today(), actor="hallmark:registry")
         try:
-            if outcome in OUTCOME_STATUS:
+            if outcome == "warning":
+                certificate.warn(reason=decision["rationale"], **common)
+            elif outcome == "conditional_withdrawal":
+                certificate.withdraw_conditionally(deadline=_day(decision.get("deadline")),
+                                                   conditions=decision.get("conditions") or "", reason=reason, **common)
+            elif outcome == "reinstate":
+                certificate.reinstate(appeal_id=decision.get("appeal_id") or "",
+                                      reason=f"reinstated by decision {message.subject} on appeal "
+                                             f"{decision.get('appeal_id')}", **common)
+            elif outcome == "restore" and certificate.status == "active":
+                certificate.lift_conditional_withdrawal(reason=reason, **common)
+            elif outcome == "suspend":
+                certificate.change_status(
+                    status="suspended", reason=reason, until=_day(decision.get("until")),
+                    conditions=decision.get("conditions"), voluntary=bool(decision.get("voluntary")),
+                    request_id=decision.get("request_id"),
+                    max_suspension_months=registry.scheme(certificate.scheme).max_suspension_months, **common)
+            elif outcome in OUTCOME_STATUS:
                 certificate.change_status(status=OUTCOME_STATUS[outcome], reason=reason, **common)
             elif outcome in REVISIONS:
                 valid_until = None
@@ -69,6 +86,10 @@ def _appeal_decided(registry: Registry, message: Message) -> list[Any]:
         reason=f"appeal {message.subject} upheld against decision {data['decision_id']}: a corrective decision is due",
     )
     return [certificate]
+
+
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
 
 
 def registry_valid_until(current_until: date, effective_from: date, validity_months: int) -> date:

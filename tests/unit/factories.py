@@ -177,6 +177,12 @@ def make_decision(outcome: str = "grant", **overrides: Any) -> Decision:
         reason="audit conforming, no open major nonconformity",
         products=None,
         complaint_id=None,
+        conditions=None,
+        until=None,
+        deadline=None,
+        voluntary=False,
+        request_id=None,
+        appeal_id=None,
     )
     kwargs.update(overrides)
     return Decision(**kwargs)
