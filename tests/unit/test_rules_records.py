@@ -7,7 +7,7 @@ whole file through every command of every public aggregate and checks that each 
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -96,6 +96,13 @@ def whole_file() -> dict[type, list]:
     certificate.maintain(decision_id="d-m", effective_from=TODAY, actor=DECIDER, reason="surveillance ok")
     certificate.revise(outcome="renew", decision_id="d-r", effective_from=TODAY, scope=None, valid_until=None, actor=DECIDER,
                        reason="renew")
+    # The sanctions ladder (R40-R43): a warning, a conditional withdrawal flagged past its deadline, then lifted.
+    certificate.warn(decision_id="d-w", effective_from=TODAY, actor=DECIDER, reason="corrective actions late")
+    certificate.withdraw_conditionally(decision_id="d-c", effective_from=TODAY, deadline=TODAY + timedelta(days=30),
+                                       conditions="close the major nonconformity", actor=DECIDER, reason="conditions")
+    certificate.flag_conditional_withdrawal_overdue(today=TODAY + timedelta(days=31), actor="hallmark:registry")
+    certificate.lift_conditional_withdrawal(decision_id="d-l", effective_from=TODAY, actor=DECIDER,
+                                            reason="verification shows the conditions met")
     certificate.change_status(status="suspended", decision_id="d-s", effective_from=TODAY, actor=DECIDER,
                               reason="suspend")
     certificate.flag_suspension_overdue(today=date(2027, 1, 1), max_suspension_months=6, actor="hallmark:registry")
