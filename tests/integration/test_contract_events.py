@@ -181,7 +181,43 @@ def lifecycle(api: Api, hallmark: Hallmark) -> File:
         hallmark.clock.fixed_today = None
     cert = main.ok(api.get(f"/v1/certificates/{main.certificate}", *File.ADMIN))
     assert cert["status"] == "expired" and cert["unapplied_decisions"], cert
+    sanctions_ladder(api, hallmark)
     return main
+
+
+def sanctions_ladder(api: Api, hallmark: Hallmark) -> None:
+    """A fourth file up and down the sanctions ladder (R40-R46): a warning; a conditional withdrawal lifted by a
+    restoration on a verification, another flagged past its deadline; a voluntary suspension at the holder's
+    request with an end date; a withdrawal reinstated on an upheld appeal."""
+    file = File(api).granted()
+    today = hallmark.clock.today()
+    file.ok(file.decide("warning", basis=[]), 201)
+    file.ok(file.decide("conditional_withdrawal", basis=[], conditions="Close NC-3",
+                        deadline=(today + timedelta(days=30)).isoformat()), 201)
+    file.plan("special", certificate_number=file.certificate)
+    file.ok(file.team("Luc Lead", "lead_auditor"))
+    file.ok(file.report())
+    file.ok(file.decide("restore"), 201)
+    file.ok(file.decide("conditional_withdrawal", basis=[], conditions="Retest batch 42",
+                        deadline=(today + timedelta(days=30)).isoformat()), 201)
+    try:
+        hallmark.clock.fixed_today = today + timedelta(days=31)
+        assert file.certificate in hallmark.sweep()
+        hallmark.settle()
+    finally:
+        hallmark.clock.fixed_today = None
+    request = file.ok(api.post(f"/v1/applications/{file.application_id}/requests",
+                               {"kind": "suspend", "reason": "Plant shut for works"}, "Koen Collega", "applicant",
+                               organisation="BE0123456789"), 201)
+    file.ok(file.decide("suspend", basis=[], voluntary=True, request_id=request["request_id"],
+                        conditions="Tell the body when production restarts",
+                        until=(today + timedelta(days=90)).isoformat()), 201)
+    withdrawal = file.ok(file.decide("withdraw", basis=[]), 201)
+    appeal = file.ok(api.post("/v1/appeals", {"decision_id": withdrawal["id"], "appellant": "Betonwerk Noord NV",
+                                              "grounds": "Retest conformed"}, *File.APPLICANT), 201)
+    file.ok(api.post(f"/v1/appeals/{appeal['id']}/decide", {
+        "committee": ["Paula Public", "Uma User"], "outcome": "upheld", "rationale": "Retest conformed"}, *File.ADMIN))
+    file.ok(file.decide("reinstate", basis=[], appeal_id=appeal["id"]), 201)
 
 
 def test_every_published_message_is_in_the_contract_and_valid(api, hallmark):
