@@ -269,8 +269,8 @@ class CertificateView(View):
             doc["withdrawal_proposed"] = doc["suspension_proposed"] = False
             doc["appeal_upheld"] = None  # a later decision is the corrective one
             doc["revisions"][-1]["status"] = data["status"]
-            doc["suspension"] = {
-                "decision_id": data["decision_id"], "since": data["effective_from"], "until": data.get("until"),
+            doc["suspension"] = {  # its decision is the history's last entry
+                "since": data["effective_from"], "until": data.get("until"),
                 "conditions": data.get("conditions"), "voluntary": bool(data.get("voluntary")),
                 "request_id": data.get("request_id"),
             } if data["status"] == "suspended" else None
