@@ -160,3 +160,34 @@ def test_numbers_past_99999_of_a_mark_list_after_99999(hallmark):
     first, after = view.page(limit=2)
     rest, end = view.page(limit=2, after=after)
     assert [d["number"] for d in first + rest] == listed and end is None
+
+
+def _all_pages(view, **filters) -> list[str]:
+    found, after = [], None
+    while True:
+        items, after = view.page(limit=4, after=after, **filters)
+        found += [d["number"] for d in items]
+        if after is None:
+            return found
+
+
+def test_a_search_gives_the_same_pages_however_far_it_walks_before_the_index(hallmark):
+    """PostgreSQL looks at the next WALK rows one by one, then asks the GIN index for the rest: where the
+    page fills changes nothing in what it holds (on SQLite FTS5 walks its lists whatever WALK is)."""
+    from services.seed import fill_directory
+
+    fill_directory(hallmark, 60, batch=20, out=io.StringIO())
+    view = hallmark.certificates
+    docs = view.snapshot()
+    holder = docs[17]["holder"]["name"]
+    queries = [{"q": "kerb"}, {"q": holder}, {"q": holder.split()[0]}, {"q": docs[5]["products"][0]["name"]},
+               {"q": "zzzyqx"}, {"q": "b"}, {"holder": holder.split()[0]}, {"q": "pave", "status": "active"}]
+    expected = {}
+    for query in queries:
+        view.WALK = 10_000  # every row walked: the plain answer
+        expected[str(query)] = _all_pages(view, **query)
+    assert expected[str({"q": "kerb"})] and not expected[str({"q": "zzzyqx"})]
+    for walk in (1, 3, 7):
+        view.WALK = walk
+        for query in queries:
+            assert _all_pages(view, **query) == expected[str(query)], (walk, query)
