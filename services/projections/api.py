@@ -3,6 +3,7 @@
 
 import json
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import partial
 from typing import Annotated, Any, Callable, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -190,7 +191,7 @@ def certificates_router(view: CertificateView, today: Callable[[], date], signer
 
     @api.get("/public/v1/certificates", response_model=None, responses={200: {"description": "a page of the "
                                                                             "public directory"}})
-    def public_search(
+    async def public_search(
         q: SearchParam = None,
         mark: LabelParam = None,
         status: Status | None = None,
@@ -198,8 +199,12 @@ def certificates_router(view: CertificateView, today: Callable[[], date], signer
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
         cursor: CursorParam = None,
     ) -> Response:
-        items, last = view.page(q=q, mark=mark, status=status, scheme=scheme, limit=limit,
-                                after=decode_cursor(CERTIFICATES, cursor) if cursor else None)
+        """A page of the directory. Inline on SQLite, as the lookup (an indexed read of one page, well under
+        a millisecond at a million certificates: the thread pool's hand-off cost more), in the thread pool
+        on PostgreSQL (network round trips)."""
+        search = partial(view.page, q=q, mark=mark, status=status, scheme=scheme, limit=limit,
+                         after=decode_cursor(CERTIFICATES, cursor) if cursor else None)
+        items, last = search() if view.db.dialect == "sqlite" else await run_in_threadpool(search)
         return json_answer({"items": [public_view(d) for d in items],
                             "next_cursor": encode_cursor(CERTIFICATES, last) if last else None})
 
