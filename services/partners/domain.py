@@ -17,7 +17,8 @@ from shared.errors import DomainError, InvalidCommand
 # What a partner may follow, and what its webhooks may be filtered by.
 FILTERS = ("marks", "schemes", "holders", "numbers")
 # The public certificate changes, as the change feed and webhooks name them.
-CHANGE_KINDS = ("issued", "revised", "scope_changed", "suspended", "restored", "withdrawn", "expired", "terminated")
+CHANGE_KINDS = ("issued", "revised", "scope_changed", "suspended", "restored", "withdrawn", "reinstated", "expired",
+                "terminated")
 PARTNER_KINDS = ("public_buyer", "procurement_platform", "mark_owner", "sister_body", "laboratory", "other")
 
 TOKEN_TTL_SECONDS = 15 * 60

@@ -26,8 +26,8 @@ def change_kind(message_type: str, data: dict[str, Any], before: dict[str, Any] 
         return "scope_changed" if changed else "revised"
     if message_type == CERTIFICATE_STATUS_CHANGED:
         status, previous = data["status"], (before or {}).get("status")
-        if status == "active":
-            return "restored" if previous == "suspended" else None
+        if status == "active":  # a suspension lifted, or a withdrawal undone on an upheld appeal (R46)
+            return {"suspended": "restored", "withdrawn": "reinstated"}.get(previous)
         return status if status in CHANGE_KINDS else None
     return None
 

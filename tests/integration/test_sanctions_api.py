@@ -246,6 +246,10 @@ def test_r46_a_withdrawn_certificate_is_reinstated_on_the_upheld_appeal_and_the_
     assert cert["history"][-1]["decision_id"] == reinstated["id"]
     assert public_view(file)["status"] == "active"
     problem(file.decide("reinstate", basis=[], appeal_id=appeal["id"]), 409, "invalid-transition")  # once
+    # Partners following the certificate are told: the change feed (and webhooks) say 'reinstated'.
+    changes = [c for c in file.api.get("/public/v1/changes", limit=100).json()["items"]
+               if c["certificate"]["number"] == file.certificate]
+    assert [c["kind"] for c in changes] == ["issued", "withdrawn", "reinstated"]
 
 
 def test_r46_a_reinstatement_without_an_upheld_appeal_against_the_withdrawal_is_refused(api):
