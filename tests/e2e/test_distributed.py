@@ -137,6 +137,13 @@ def test_status_token_and_demo_against_hallmark_up(distributed):
     assert demo.returncode == 0, demo.stdout + demo.stderr
     assert "public lookup now shows suspended" in demo.stdout
     assert "signed checkpoints checked: intact" in demo.stdout
+    # The second story: laboratories, the holder's side, a complaint and a printed certificate, each path
+    # routed to its component (supervisor.ROUTES), the facts travelling between them over Kafka.
+    people = subprocess.run([sys.executable, "-m", "services.cli", "demo", "--distributed", "--story", "people",
+                             "--url", f"http://127.0.0.1:{d.base_port}"], env=d.env(), capture_output=True,
+                            text=True, timeout=240)
+    assert people.returncode == 0, people.stdout + people.stderr
+    assert "is suspended in the public directory; complaint closed" in people.stdout
 
     # The supervisor restarts a process that dies, and says so.
     old = d.kill("projections")
