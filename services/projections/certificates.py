@@ -28,6 +28,7 @@ from shared.contract.types import (
     CERTIFICATE_STATUS_CHANGED,
     CERTIFICATE_SURVEILLANCE_OVERDUE,
     CERTIFICATE_SUSPENSION_LIMIT_EXCEEDED,
+    CERTIFICATE_TRANSITION_OVERDUE,
     CERTIFICATE_WARNED,
     SCHEME_DOCUMENT_VERSION_PUBLISHED,
 )
@@ -105,6 +106,10 @@ def attention(doc: dict[str, Any]) -> list[str]:
     if doc.get("unapplied_decisions"):
         reasons.append("a decision could not be applied to this certificate")
     for t in doc.get("transitions", []):
+        if t.get("overdue"):
+            reasons.append(f"transition from {t['kind']} {t['ref']} {t['from_version']} to {t['to_version']} was due "
+                           f"by {t['deadline']} and has not been made: a suspension decision is proposed (R50)")
+            continue
         reasons.append(f"transition from {t['kind']} {t['ref']} {t['from_version']} to {t['to_version']}"
                        f" due by {t['deadline'] or 'the date the scheme sets'}")
     return reasons
@@ -318,6 +323,9 @@ class CertificateView(View):
             doc["suspension_proposed"] = False
         elif message.type == CERTIFICATE_SURVEILLANCE_OVERDUE:
             doc["suspension_proposed"] = True
+        elif message.type == CERTIFICATE_TRANSITION_OVERDUE:
+            doc["transitions"] = [{**t, "overdue": True} if (t["kind"], t["ref"], t["to_version"])
+                                  == (data["kind"], data["ref"], data["version"]) else t for t in doc["transitions"]]
         elif message.type == CERTIFICATE_SUSPENSION_LIMIT_EXCEEDED:
             doc["withdrawal_proposed"] = True
             doc["suspension_limit"] = data["limit"]

@@ -71,6 +71,9 @@ class NewScheme(Strict):
     surveillance_months: Annotated[int, Field(ge=1, le=120)]
     admission_months: Annotated[int, Field(ge=0, le=120)] = 0
     max_suspension_months: Annotated[int, Field(ge=1, le=60)] = 6
+    admission_surveillance_months: Annotated[int, Field(ge=0, le=120)] = 0
+    renewal_window_months: Annotated[int, Field(ge=0, le=120)] = 0
+    sampling_months: Annotated[int, Field(ge=0, le=120)] = 0
 
 
 def router(registry: Registry) -> APIRouter:
@@ -127,6 +130,15 @@ def router(registry: Registry) -> APIRouter:
             public_url=public_url(request))
         name = f"{facts['number']}-revision-{facts['revision']}"
         return document_answer(html, name, wants_pdf(request.headers.get("accept"), answer_format))
+
+    @api.get("/v1/certificates/{number}/programme")
+    def certificate_programme(
+        number: PathId, actor: Annotated[Actor, Depends(require(*STAFF, "applicant"))],
+    ) -> dict:
+        """The certificate's surveillance programme (R49): planned surveillance audits over its validity, the
+        renewal window and the sampling frequency, for the body's staff and the holder's staff (role applicant,
+        organisation = the holder's registration number)."""
+        return registry.programme(number.strip().upper(), staff=actor.has(*STAFF), organisation=actor.organisation)
 
     @api.get("/v1/catalogue")
     def catalogue(actor: Annotated[Actor, Depends(require(*STAFF))]) -> dict:

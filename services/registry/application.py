@@ -35,6 +35,9 @@ def scheme_view(scheme: Scheme, today: date) -> dict[str, Any]:
         "surveillance_months": scheme.surveillance_months,
         "admission_months": scheme.admission_months,
         "max_suspension_months": scheme.max_suspension_months,
+        "admission_surveillance_months": scheme.admission_surveillance_months,
+        "renewal_window_months": scheme.renewal_window_months,
+        "sampling_months": scheme.sampling_months,
         "version": scheme.version,
     }
 
@@ -92,6 +95,14 @@ class Registry(ServiceApplication):
                                 mark_name=self.catalogue.marks.get(certificate.mark, ""))
         return facts, html
 
+    def programme(self, number: str, *, staff: bool, organisation: str | None) -> dict[str, Any]:
+        """R49: the certificate's surveillance programme, for the body's staff and the holder's staff."""
+        certificate = self.certificate(number)
+        certificate.check_reader(staff=staff, organisation=organisation)
+        scheme = self.scheme(certificate.scheme)
+        return certificate.programme(renewal_window_months=scheme.renewal_window_months,
+                                     sampling_months=scheme.sampling_months, today=self.clock.today())
+
     def blank_certificate(self, public_url: str) -> str:
         """The blank certificate: what every certificate document carries, each field a placeholder."""
         return documents.blank(body=self.catalogue.body, public_url=public_url)
@@ -101,8 +112,13 @@ class Registry(ServiceApplication):
         numbering = self.find(Numbering.create_id()) or Numbering()
         number, quick_code = numbering.allocate(scheme.mark, decision_id, actor=decision["actor"])
         valid_from = date.fromisoformat(decision["effective_from"])
-        # The first surveillance closes the admission period; later ones follow the licence-period frequency.
-        first_surveillance = scheme.admission_months or scheme.surveillance_months
+        # The first surveillance closes the admission period, or comes at the admission frequency when the scheme
+        # sets one (R48); later ones follow the licence-period frequency.
+        first_surveillance = scheme.admission_surveillance_months or scheme.admission_months \
+            or scheme.surveillance_months
+        admission = {"admission_until": add_months(valid_from, scheme.admission_months),
+                     "admission_surveillance_months": scheme.admission_surveillance_months} \
+            if scheme.admission_surveillance_months else {}
         certificate = Certificate(
             number=number,
             quick_code=quick_code,
@@ -121,12 +137,13 @@ class Registry(ServiceApplication):
             surveillance_due=add_months(valid_from, first_surveillance),
             actor=decision["actor"],
             reason=f"granted by decision {decision_id}",
+            **admission,
         )
         return [numbering, certificate]
 
     def sweep(self, numbers: list[str], actor: str = "hallmark:registry") -> list[str]:
-        """Expire certificates past validity, flag overdue suspensions (R6, R44), overdue surveillance (7.9) and
-        conditional withdrawals past their deadline (R43).
+        """Expire certificates past validity, flag overdue suspensions (R6, R44), overdue surveillance (7.9),
+        conditional withdrawals past their deadline (R43) and TRA/PTV transitions past their deadline (R50).
         Returns the numbers of the certificates that changed."""
         changed = []
         today = self.clock.today()
@@ -142,6 +159,8 @@ class Registry(ServiceApplication):
                     )
                     or certificate.flag_surveillance_overdue(today=today, actor=actor)
                     or certificate.flag_conditional_withdrawal_overdue(today=today, actor=actor)
+                    or certificate.flag_transitions_overdue(today=today, scheme_documents=scheme.documents,
+                                                            actor=actor)
                 )
                 return Outcome(200, {"changed": flagged}, [certificate] if flagged else [])
 

@@ -42,9 +42,8 @@ class Scheme(Aggregate):
         return natural_id("scheme", code.upper())
 
     @event("Registered")
-    def __init__(
+    def __init__(  # not keyword-only: eventsourcing would require the defaulted fields added later (R48, R49)
         self,
-        *,
         code: str,
         mark: str,
         title: str,
@@ -56,7 +55,15 @@ class Scheme(Aggregate):
         max_suspension_months: int,
         actor: str,
         reason: str,
+        admission_surveillance_months: int = 0,
+        renewal_window_months: int = 0,
+        sampling_months: int = 0,
     ) -> None:
+        """R48: an admission surveillance frequency is shorter than the admission period it runs in (0: none,
+        the admission period is closed by one surveillance); a renewal window (R49's programme) fits the
+        validity. Schemes registered before these fields have none."""
+        check_programme(admission_months=admission_months, admission_surveillance_months=admission_surveillance_months,
+                        validity_months=validity_months, renewal_window_months=renewal_window_months)
         self.code = code.upper()
         self.mark = mark
         self.title = title
@@ -66,6 +73,9 @@ class Scheme(Aggregate):
         self.surveillance_months = surveillance_months
         self.admission_months = admission_months
         self.max_suspension_months = max_suspension_months
+        self.admission_surveillance_months = admission_surveillance_months
+        self.renewal_window_months = renewal_window_months
+        self.sampling_months = sampling_months
 
     def publish_document(
         self, *, kind: str, ref: str, version: str, effective_from: date, transition_deadline: date | None,
@@ -94,6 +104,31 @@ class Scheme(Aggregate):
 
     def current_documents(self, today: date) -> list[dict[str, Any]]:
         return current_documents(self.documents, today)
+
+
+def check_programme(
+    *, admission_months: int, admission_surveillance_months: int, validity_months: int, renewal_window_months: int,
+) -> None:
+    """R48: the admission frequency runs inside the admission period; the renewal window inside the validity."""
+    if admission_surveillance_months and not 0 < admission_surveillance_months <= admission_months:
+        raise InvalidCommand(
+            f"R48: an admission surveillance every {admission_surveillance_months} months runs inside the admission "
+            f"period of {admission_months} months; give an admission period at least that long, or 0 for none",
+            field="admission_surveillance_months")
+    if renewal_window_months >= validity_months:
+        raise InvalidCommand(
+            f"R49: the renewal window of {renewal_window_months} months falls within the validity of "
+            f"{validity_months} months", field="renewal_window_months")
+
+
+def next_surveillance(
+    after: date, *, admission_until: date | None, admission_surveillance_months: int, surveillance_months: int,
+) -> date:
+    """R48: the next surveillance after ``after``: at the admission frequency while the admission period runs
+    (never past its end), then at the regular frequency."""
+    if admission_until is not None and admission_surveillance_months and after < admission_until:
+        return min(add_months(after, admission_surveillance_months), admission_until)
+    return add_months(after, surveillance_months)
 
 
 def _revision_record(
@@ -176,9 +211,8 @@ class Certificate(Aggregate):
         return natural_id("certificate", number)
 
     @event("Issued")
-    def __init__(
+    def __init__(  # not keyword-only: eventsourcing would require the defaulted fields added later (R48)
         self,
-        *,
         number: str,
         quick_code: str,
         application_id: str,
@@ -196,6 +230,8 @@ class Certificate(Aggregate):
         surveillance_due: date,
         actor: str,
         reason: str,
+        admission_until: date | None = None,
+        admission_surveillance_months: int = 0,
     ) -> None:
         self.number = number
         self.quick_code = quick_code
@@ -215,6 +251,11 @@ class Certificate(Aggregate):
         self.withdrawal_proposed = False
         self.surveillance_months = surveillance_months
         self.surveillance_due = surveillance_due
+        # R48: the admission period's end and its own surveillance frequency (0: the regular one throughout).
+        self.admission_until = admission_until
+        self.admission_surveillance_months = admission_surveillance_months
+        # R50: the TRA/PTV versions whose transition deadline passed while the certificate stayed on an older one.
+        self.transitions_overdue: list[dict[str, Any]] = []
         self.suspension_proposed = False
         self.appeal_upheld: dict[str, str] | None = None
         # The sanctions ladder (7.11): warnings given, a conditional withdrawal pending, the suspension in force.
@@ -304,6 +345,9 @@ class Certificate(Aggregate):
         products: list[dict[str, Any]] | None = None,
     ) -> None:
         self.documents = documents
+        held = {(d["kind"], d["ref"], d["version"]) for d in documents}
+        self.transitions_overdue = [t for t in self.transitions_overdue
+                                    if (t["kind"], t["ref"], t["version"]) not in held]
         if products is not None:
             self.products = products
         self.appeal_upheld = None
@@ -321,10 +365,16 @@ class Certificate(Aggregate):
             documents=documents, decision_id=decision_id)]
 
     def maintain(self, *, decision_id: str, effective_from: date, actor: str, reason: str) -> None:
+        """Maintained after a surveillance: the next one is due at the admission frequency while the admission
+        period runs, then at the regular frequency (R48)."""
         check_outcome("maintain", self.status, self.number)
         self._maintained(
             number=self.number, decision_id=decision_id, effective_from=effective_from,
-            surveillance_due=add_months(effective_from, self.surveillance_months), actor=actor, reason=reason,
+            surveillance_due=next_surveillance(
+                effective_from, admission_until=self.admission_until,
+                admission_surveillance_months=self.admission_surveillance_months,
+                surveillance_months=self.surveillance_months),
+            actor=actor, reason=reason,
         )
 
     @event("Maintained")
@@ -348,6 +398,34 @@ class Certificate(Aggregate):
     @event("SurveillanceOverdue")
     def _surveillance_overdue(self, number: str, due: date, actor: str, reason: str) -> None:
         self.suspension_proposed = True
+
+    def flag_transitions_overdue(self, *, today: date, scheme_documents: list[dict[str, Any]], actor: str) -> bool:
+        """R50: a TRA/PTV version whose transition deadline passed while this active or suspended certificate
+        still refers to an older version of that document is flagged, once per version: the certificate leads
+        to a suspension decision unless a revision moves it to the new version."""
+        if self.status not in ("active", "suspended"):
+            return False
+        held = {(d["kind"], d["ref"]): d["version"] for d in self.documents}
+        flagged = {(t["kind"], t["ref"], t["version"]) for t in self.transitions_overdue}
+        missed = [d for d in scheme_documents
+                  if d.get("transition_deadline") and date.fromisoformat(d["transition_deadline"]) < today
+                  and (d["kind"], d["ref"]) in held and held[(d["kind"], d["ref"])] != d["version"]
+                  and (d["kind"], d["ref"], d["version"]) not in flagged]
+        for d in missed:
+            self._transition_overdue(
+                number=self.number, kind=d["kind"], ref=d["ref"], version=d["version"],
+                from_version=held[(d["kind"], d["ref"])], deadline=date.fromisoformat(d["transition_deadline"]),
+                actor=actor,
+                reason=f"the transition to {d['kind']} {d['ref']} version {d['version']} was due by "
+                       f"{d['transition_deadline']} and the certificate still refers to version "
+                       f"{held[(d['kind'], d['ref'])]}; a suspension decision is proposed (R50)")
+        return bool(missed)
+
+    @event("TransitionOverdue")
+    def _transition_overdue(self, number: str, kind: str, ref: str, version: str, from_version: str, deadline: date,
+                            actor: str, reason: str) -> None:
+        self.transitions_overdue = [*self.transitions_overdue, {"kind": kind, "ref": ref, "version": version,
+                                                                "from_version": from_version, "deadline": deadline}]
 
     def suspension_limit(self, max_suspension_months: int) -> date:
         """The last day of the suspension in force: its end date if the decision set one (R44), otherwise the
@@ -458,6 +536,43 @@ class Certificate(Aggregate):
             actor=actor, reason="validity ended",
         )
         return True
+
+    # -- the surveillance programme (7.9) -------------------------------------------------------------
+
+    def programme(self, *, renewal_window_months: int, sampling_months: int, today: date) -> dict[str, Any]:
+        """R49: the surveillance audits planned over the current validity (at the admission frequency while the
+        admission period runs, then at the regular one; R48), the next one due, the renewal window before
+        expiry and how often samples are taken."""
+        planned: list[dict[str, Any]] = []
+        start = self.revisions[0]["on"]
+        day = start
+        while True:
+            day = next_surveillance(day, admission_until=self.admission_until,
+                                    admission_surveillance_months=self.admission_surveillance_months,
+                                    surveillance_months=self.surveillance_months)
+            if day >= self.valid_until or len(planned) >= 240:
+                break
+            admission = self.admission_until is not None and day <= self.admission_until
+            planned.append({"kind": "surveillance", "due": day, "period": "admission" if admission else "regular"})
+        window = {"opens": add_months(self.valid_until, -renewal_window_months), "closes": self.valid_until} \
+            if renewal_window_months else None
+        return {
+            "number": self.number,
+            "scheme": self.scheme,
+            "status": self.status,
+            "valid_from": start,
+            "valid_until": self.valid_until,
+            "admission": {"until": self.admission_until,
+                          "surveillance_months": self.admission_surveillance_months or None}
+            if self.admission_until else None,
+            "surveillance_months": self.surveillance_months,
+            "surveillance_due": self.surveillance_due,
+            "planned_surveillance": planned,
+            "renewal": {"audit_kind": "renewal", "window": window},
+            "sampling_months": sampling_months or None,
+            "transitions_overdue": self.transitions_overdue,
+            "on": today,
+        }
 
     # -- the certificate document (ISO/IEC 17065 7.7) -----------------------------------------------
 

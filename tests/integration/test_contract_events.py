@@ -182,7 +182,33 @@ def lifecycle(api: Api, hallmark: Hallmark) -> File:
     cert = main.ok(api.get(f"/v1/certificates/{main.certificate}", *File.ADMIN))
     assert cert["status"] == "expired" and cert["unapplied_decisions"], cert
     sanctions_ladder(api, hallmark)
+    programme(api, hallmark)
     return main
+
+
+def programme(api: Api, hallmark: Hallmark) -> None:
+    """A fifth file under a scheme with an admission frequency, a renewal window and a sampling frequency
+    (R48, R49), whose TRA/PTV transition deadline passes without a move (R50)."""
+    file = File(api)
+    file.create_scheme(admission_surveillance_months=3, renewal_window_months=4, sampling_months=2)
+    file.submit()
+    file.accept()
+    file.plan()
+    file.ok(file.team("Luc Lead", "lead_auditor"))
+    file.ok(file.report())
+    file.ok(file.decide("grant"), 201)
+    file.certificate = file.ok(api.get("/v1/certificates", *File.ADMIN,
+                                       application_id=file.application_id))["items"][0]["number"]
+    today = hallmark.clock.today()
+    file.ok(api.post(f"/v1/schemes/{file.scheme}/documents", {
+        "kind": "PTV", "ref": "PTV 21-601", "version": "3.0", "effective_from": today.isoformat(),
+        "transition_deadline": (today + timedelta(days=20)).isoformat()}, *File.ADMIN), 201)
+    try:
+        hallmark.clock.fixed_today = today + timedelta(days=21)
+        assert file.certificate in hallmark.sweep()
+        hallmark.settle()
+    finally:
+        hallmark.clock.fixed_today = None
 
 
 def sanctions_ladder(api: Api, hallmark: Hallmark) -> None:

@@ -93,6 +93,11 @@ def whole_file() -> dict[type, list]:
 
     certificate = make_certificate()
     certificate.flag_surveillance_overdue(today=date(2027, 6, 1), actor="hallmark:registry")
+    # R50: a TRA/PTV transition deadline passed while the certificate stayed on the older version.
+    certificate.flag_transitions_overdue(
+        today=TODAY, actor="hallmark:registry", scheme_documents=[{
+            "kind": "PTV", "ref": "PTV 21-601", "version": "3.0", "effective_from": "2026-01-01",
+            "transition_deadline": "2026-05-01"}])
     certificate.maintain(decision_id="d-m", effective_from=TODAY, actor=DECIDER, reason="surveillance ok")
     certificate.revise(outcome="renew", decision_id="d-r", effective_from=TODAY, scope=None, valid_until=None, actor=DECIDER,
                        reason="renew")

@@ -1,0 +1,145 @@
+"""Scheme-driven evaluation through the HTTP API, on both stores: R48 (an admission period with its own
+surveillance frequency), R49 (the certificate's surveillance programme, for staff and the holder's staff) and
+R50 (a TRA/PTV transition deadline that passes flags the certificate for a suspension decision). A refusal
+answers a problem and records nothing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from shared.domain import add_months
+from tests.support import File, scheme_body, today
+
+ORG = "BE0123456789"  # application_body's holder
+KOEN = ("Koen Collega", "applicant")  # the holder's staff
+PROGRAMME = {"admission_surveillance_months": 3, "renewal_window_months": 4, "sampling_months": 2}
+
+
+def problem(response, status: int, slug: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["type"].endswith(slug), body
+    return body
+
+
+def granted(file: File, **scheme: Any) -> File:
+    """Granted under a scheme with an admission frequency, a renewal window and a sampling frequency."""
+    file.create_scheme(**{**PROGRAMME, **scheme})
+    file.submit()
+    file.accept()
+    file.plan()
+    file.ok(file.team(*File.LEAD[:1], "lead_auditor"))
+    file.ok(file.report())
+    file.ok(file.decide("grant"), 201)
+    items = file.ok(file.api.get("/v1/certificates", *File.ADMIN, application_id=file.application_id))["items"]
+    file.certificate = items[0]["number"]
+    return file
+
+
+def staff_view(file: File) -> dict[str, Any]:
+    return file.ok(file.api.get(f"/v1/certificates/{file.certificate}", *File.ADMIN))
+
+
+# -- R48 ------------------------------------------------------------------------------------------------------
+
+
+def test_r48_the_admission_frequency_sets_the_surveillance_due_until_the_admission_period_ends(api):
+    file = granted(File(api))
+    scheme = file.ok(api.get(f"/v1/schemes/{file.scheme}", *File.ADMIN))
+    assert {k: scheme[k] for k in PROGRAMME} == PROGRAMME
+    assert staff_view(file)["surveillance_due"] == add_months(today(), 3).isoformat()
+    file.plan(certificate_number=file.certificate)  # a surveillance audit during admission
+    file.ok(file.team("Ann Auditor", "lead_auditor"))
+    file.ok(file.report(by=File.AUDITOR))
+    file.ok(file.decide("maintain"), 201)
+    assert staff_view(file)["surveillance_due"] == add_months(today(), 3).isoformat()  # still every 3 months
+
+
+def test_r48_an_admission_frequency_longer_than_the_admission_period_is_refused(api):
+    scheme = scheme_body(admission_surveillance_months=9)  # the admission period is 6 months
+    body = problem(api.post("/v1/schemes", scheme, *File.ADMIN), 422, "invalid-command")
+    assert "R48" in body["detail"]
+    problem(api.get(f"/v1/schemes/{scheme['code']}", *File.ADMIN), 404, "not-found")  # nothing recorded
+
+
+# -- R49 ------------------------------------------------------------------------------------------------------
+
+
+def test_r49_the_programme_is_shown_to_staff_and_to_the_holders_staff(api):
+    file = granted(File(api))
+    programme = file.ok(api.get(f"/v1/certificates/{file.certificate}/programme", *File.ADMIN))
+    start = today()
+    assert [(p["due"], p["period"]) for p in programme["planned_surveillance"][:3]] == [
+        (add_months(start, 3).isoformat(), "admission"), (add_months(start, 6).isoformat(), "admission"),
+        (add_months(start, 18).isoformat(), "regular")]  # the scheme's regular frequency is 12 months
+    valid_until = add_months(start, 36).isoformat()
+    assert programme["valid_until"] == valid_until
+    assert programme["renewal"] == {"audit_kind": "renewal",
+                                    "window": {"opens": add_months(start, 32).isoformat(), "closes": valid_until}}
+    assert programme["sampling_months"] == 2
+    assert programme["admission"] == {"until": add_months(start, 6).isoformat(), "surveillance_months": 3}
+    holder = file.ok(api.get(f"/v1/certificates/{file.certificate}/programme", *KOEN, organisation=ORG))
+    assert holder["planned_surveillance"] == programme["planned_surveillance"]
+
+
+def test_r49_the_programme_is_refused_to_another_organisation_and_to_the_public(api):
+    file = granted(File(api))
+    problem(api.get(f"/v1/certificates/{file.certificate}/programme", *KOEN, organisation="BE0999999999"),
+            403, "forbidden")
+    assert api.get(f"/v1/certificates/{file.certificate}/programme").status_code == 401
+    problem(api.get("/v1/certificates/BENOR-99999/programme", *File.ADMIN), 404, "not-found")
+
+
+def test_r49_a_renewal_window_as_long_as_the_validity_is_refused(api):
+    scheme = scheme_body(renewal_window_months=36)  # the validity is 36 months
+    assert "R49" in problem(api.post("/v1/schemes", scheme, *File.ADMIN), 422, "invalid-command")["detail"]
+    problem(api.get(f"/v1/schemes/{scheme['code']}", *File.ADMIN), 404, "not-found")
+
+
+# -- R50 ------------------------------------------------------------------------------------------------------
+
+
+def test_r50_a_passed_transition_deadline_flags_the_certificate_until_it_moves(api, hallmark):
+    file = granted(File(api))
+    deadline = today() + timedelta(days=20)
+    file.ok(api.post(f"/v1/schemes/{file.scheme}/documents", {
+        "kind": "PTV", "ref": "PTV 21-601", "version": "3.0", "effective_from": today().isoformat(),
+        "transition_deadline": deadline.isoformat()}, *File.ADMIN), 201)
+    hallmark.clock.fixed_today = deadline
+    try:
+        assert file.certificate not in hallmark.sweep()  # on the deadline: still in time
+        hallmark.clock.fixed_today = deadline + timedelta(days=1)
+        assert file.certificate in hallmark.sweep()
+        assert file.certificate not in hallmark.sweep()  # flagged once
+    finally:
+        hallmark.clock.fixed_today = None
+    hallmark.settle()
+    cert = staff_view(file)
+    assert cert["transitions"][0]["overdue"] is True
+    assert any("R50" in reason and "suspension decision is proposed" in reason for reason in cert["attention"])
+    worklist = api.get("/v1/certificates", *File.ADMIN, needs_attention="true").json()["items"]
+    assert file.certificate in [c["number"] for c in worklist]
+    programme = file.ok(api.get(f"/v1/certificates/{file.certificate}/programme", *File.ADMIN))
+    assert [(t["version"], t["from_version"]) for t in programme["transitions_overdue"]] == [("3.0", "2.0")]
+    file.ok(file.decide("renew"), 201)  # the renewal moves the certificate to the documents in force
+    cert = staff_view(file)
+    assert cert["transitions"] == [] and not any("R50" in reason for reason in cert["attention"])
+    assert file.ok(api.get(f"/v1/certificates/{file.certificate}/programme", *File.ADMIN))["transitions_overdue"] == []
+
+
+def test_r50_a_certificate_already_on_the_new_version_is_not_flagged(api, hallmark):
+    file = granted(File(api))
+    deadline = today() + timedelta(days=20)
+    file.ok(api.post(f"/v1/schemes/{file.scheme}/documents", {
+        "kind": "PTV", "ref": "PTV 21-601", "version": "3.0", "effective_from": today().isoformat(),
+        "transition_deadline": deadline.isoformat()}, *File.ADMIN), 201)
+    file.ok(file.decide("renew"), 201)  # moved before the deadline
+    hallmark.clock.fixed_today = deadline + timedelta(days=1)
+    try:
+        assert file.certificate not in hallmark.sweep()
+    finally:
+        hallmark.clock.fixed_today = None
+    hallmark.settle()
+    assert not any("R50" in reason for reason in staff_view(file)["attention"])
