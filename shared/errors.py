@@ -50,6 +50,13 @@ class OpenMajorNonconformity(DomainError):
     title = "Open major nonconformity"
 
 
+class OpenNonconformity(DomainError):
+    """R52: no maintenance or renewal on audits with a nonconformity still open, a minor one included."""
+
+    slug = "open-nonconformity"
+    title = "Open nonconformity"
+
+
 class AgreementMissing(DomainError):
     """R28: no grant until the holder has accepted the certification agreement (ISO/IEC 17065 4.1.2, 7.2)."""
 

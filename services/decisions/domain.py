@@ -9,7 +9,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from shared.certificate_states import OUTCOME_STATUS, REVISIONS, check_outcome, check_suspension_until
-from shared.domain import advisers_within_cooling_off, natural_id, person_key, same_person
+from shared.domain import add_months, advisers_within_cooling_off, natural_id, person_key, same_person
 from shared.errors import (
     AgreementMissing,
     ConflictOfInterest,
@@ -18,6 +18,7 @@ from shared.errors import (
     InvalidTransition,
     NotYetKnown,
     OpenMajorNonconformity,
+    OpenNonconformity,
     SeparationOfDuties,
 )
 
@@ -29,6 +30,11 @@ NEEDS_BASIS = frozenset({"grant", "renew", "extend_scope", "maintain", "restore"
 # suspension, showing the cause was removed (7.11).
 MAINTAIN_ON_KINDS = frozenset({"surveillance"})
 NEEDS_NO_OPEN_MAJOR = frozenset({"grant", "renew", "restore", "extend_scope"})  # R4 (and no wider scope)
+# R52: a maintenance or a renewal rests on audits with no nonconformity open, a minor one included.
+NEEDS_BASIS_CLOSED = frozenset({"maintain", "renew"})
+NONCONFORMITIES = frozenset({"major", "minor"})  # an observation is no nonconformity
+# R51: under a scheme with a renewal window, a renewal rests on a renewal audit reported inside it.
+RENEW_ON_KINDS = frozenset({"renewal"})
 
 NEEDS_SCOPE = frozenset({"extend_scope", "reduce_scope"})
 APPEALABLE = frozenset({"refuse", "suspend", "withdraw", "reduce_scope"})
@@ -85,6 +91,8 @@ class CertificationFile(Aggregate):
         # number -> the appeal upheld against that withdrawal, which allows one reinstatement (R46)
         self.upheld_withdrawals: dict[str, dict[str, str]] = {}
         self.requests: dict[str, dict[str, Any]] = {}  # the holder's requests (R45): id -> kind, certificate, status
+        self.open_findings: dict[str, dict[str, str]] = {}  # finding id -> audit id and severity, any severity (R52)
+        self.renewal_windows: dict[str, int] = {}  # number -> the scheme's renewal window in months, when set (R51)
 
     # -- facts learnt from other services -------------------------------------------------------
 
@@ -126,19 +134,26 @@ class CertificationFile(Aggregate):
     def note_finding(self, audit_id: str, finding_id: str, severity: str) -> None:
         if severity == "major":
             self.open_majors[finding_id] = audit_id
+        self.open_findings[finding_id] = {"audit_id": audit_id, "severity": severity}
 
     @event("FindingClosureNoted")
     def note_finding_closed(self, finding_id: str) -> None:
         self.open_majors.pop(finding_id, None)
+        self.open_findings.pop(finding_id, None)
 
     @event("ReportNoted")
-    def note_report(self, audit_id: str, conclusion: str) -> None:
+    def note_report(self, audit_id: str, conclusion: str, issued_on: str | None = None) -> None:
         self.audits.setdefault(audit_id, {})
-        self.audits[audit_id].update({"reported": True, "conclusion": conclusion})
+        self.audits[audit_id].update({"reported": True, "conclusion": conclusion, "issued_on": issued_on})
 
     @event("CertificateNoted")
     def note_certificate(self, number: str, status: str) -> None:
         self.certificates[number] = status
+
+    @event("RenewalWindowNoted")
+    def note_renewal_window(self, number: str, months: int) -> None:
+        """R51: the renewal window of the certificate's scheme, learnt when it is issued."""
+        self.renewal_windows[number] = months
 
     @event("ValidityNoted")
     def note_validity(self, number: str, valid_until: str) -> None:
@@ -262,6 +277,8 @@ class CertificationFile(Aggregate):
             raise InvalidCommand(
                 "A maintain decision rests on a reported surveillance audit; cite one in 'basis'",
                 basis=basis)
+        if outcome == "renew":
+            self.check_renewal_window(certificate_number or "", basis)
         if outcome == "restore" and certificate_number not in self.upheld_appeals:
             before = set(self.reported_before_suspension.get(certificate_number or "", []))
             if not [a for a in basis if a not in before]:
@@ -278,11 +295,41 @@ class CertificationFile(Aggregate):
                 f"{', '.join(sorted(self.open_majors))}; close them before a {outcome}",
                 open_findings=sorted(self.open_majors),
             )
+        if outcome in NEEDS_BASIS_CLOSED:
+            self.check_basis_closed(outcome, basis)
         if outcome == "grant" and self.agreement is None:
             raise AgreementMissing(
                 f"R28: the holder of application {self.application_id} has not accepted the certification agreement; "
                 "no grant until it has (with the application, or afterwards through the applications service)"
             )
+
+    def check_renewal_window(self, certificate_number: str, basis: list[str]) -> None:
+        """R51: under a scheme with a renewal window, a renewal rests on a renewal audit reported inside the window
+        before the certificate's expiry (from ``renewal_window_months`` before its last valid day to that day)."""
+        months = self.renewal_windows.get(certificate_number)
+        last_day = self.valid_until.get(certificate_number)
+        if not months or not last_day:
+            return  # a scheme without a window (or registered before windows existed): R13's basis suffices
+        closes = date.fromisoformat(last_day)
+        opens = add_months(closes, -months)
+        inside = [a for a in basis if self.audits[a].get("kind") in RENEW_ON_KINDS
+                  and self.audits[a].get("issued_on") and opens <= date.fromisoformat(self.audits[a]["issued_on"])
+                  <= closes]
+        if not inside:
+            raise InvalidCommand(
+                f"R51: a renewal of certificate {certificate_number} rests on a renewal audit reported in its renewal "
+                f"window, {opens} to {closes}; cite one in 'basis'", basis=basis)
+
+    def check_basis_closed(self, outcome: str, basis: list[str]) -> None:
+        """R52: a maintenance or a renewal rests on audits whose nonconformities, a minor one included, are closed
+        (R4 refuses an open major of the file for a grant, renewal, restoration or extension)."""
+        cited = set(basis)
+        open_ = sorted(f for f, found in self.open_findings.items()
+                       if found["audit_id"] in cited and found["severity"] in NONCONFORMITIES)
+        if open_:
+            raise OpenNonconformity(
+                f"R52: nonconformity(ies) {', '.join(open_)} of the audits this {outcome} rests on are open; "
+                "close them first", open_findings=open_)
 
     def check_terms(self, outcome: str, terms: dict[str, Any], certificate_number: str | None, effective_from: date,
                     max_suspension_months: int | None) -> None:
@@ -402,9 +449,10 @@ class KnownScheme(Aggregate):
         return natural_id("decisions-scheme", code.upper())
 
     @event("Learnt")
-    def __init__(self, *, code: str, max_suspension_months: int) -> None:
+    def __init__(self, *, code: str, max_suspension_months: int, renewal_window_months: int = 0) -> None:
         self.code = code.upper()
         self.max_suspension_months = max_suspension_months
+        self.renewal_window_months = renewal_window_months  # R51; 0 for schemes learnt before windows existed
 
 
 class Decision(Aggregate):

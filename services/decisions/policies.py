@@ -87,7 +87,8 @@ def on_audits(decisions: Decisions):
         elif message.type == AUDIT_FINDING_CLOSED:
             file.note_finding_closed(finding_id=data["finding_id"])
         elif message.type == AUDIT_REPORTED:
-            file.note_report(audit_id=audit_id, conclusion=data["report"]["conformity_statement"])
+            file.note_report(audit_id=audit_id, conclusion=data["report"]["conformity_statement"],
+                             issued_on=data["report"].get("issued_on"))
         else:
             return []
         return [file]
@@ -102,11 +103,15 @@ def on_registry(decisions: Decisions):
             # A suspension's end date is bounded by the scheme's maximum (R44).
             if decisions.find(KnownScheme.create_id(data["code"])) is not None:
                 return []
-            return [KnownScheme(code=data["code"], max_suspension_months=data["max_suspension_months"])]
+            return [KnownScheme(code=data["code"], max_suspension_months=data["max_suspension_months"],
+                                renewal_window_months=data.get("renewal_window_months", 0))]
         if message.type == CERTIFICATE_ISSUED:
             file = decisions.file_or_new(data["application_id"])
             file.note_certificate(number=data["number"], status="active")
             file.note_validity(number=data["number"], valid_until=data["valid_until"])
+            known = decisions.find(KnownScheme.create_id(data["scheme"]))
+            if known is not None and getattr(known, "renewal_window_months", 0):
+                file.note_renewal_window(number=data["number"], months=known.renewal_window_months)  # R51
             changed: list[Any] = [file]
             if decisions.find(FileLink.create_id("certificate", data["number"])) is None:
                 changed.append(FileLink(kind="certificate", key=data["number"], application_id=data["application_id"]))

@@ -5,7 +5,7 @@ answers a problem and records nothing."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from shared.domain import add_months
@@ -102,7 +102,7 @@ def test_r49_a_renewal_window_as_long_as_the_validity_is_refused(api):
 
 
 def test_r50_a_passed_transition_deadline_flags_the_certificate_until_it_moves(api, hallmark):
-    file = granted(File(api))
+    file = granted(File(api), renewal_window_months=0)  # renewed on the initial audit (no window, R51)
     deadline = today() + timedelta(days=20)
     file.ok(api.post(f"/v1/schemes/{file.scheme}/documents", {
         "kind": "PTV", "ref": "PTV 21-601", "version": "3.0", "effective_from": today().isoformat(),
@@ -130,7 +130,7 @@ def test_r50_a_passed_transition_deadline_flags_the_certificate_until_it_moves(a
 
 
 def test_r50_a_certificate_already_on_the_new_version_is_not_flagged(api, hallmark):
-    file = granted(File(api))
+    file = granted(File(api), renewal_window_months=0)  # renewed on the initial audit (no window, R51)
     deadline = today() + timedelta(days=20)
     file.ok(api.post(f"/v1/schemes/{file.scheme}/documents", {
         "kind": "PTV", "ref": "PTV 21-601", "version": "3.0", "effective_from": today().isoformat(),
@@ -143,3 +143,50 @@ def test_r50_a_certificate_already_on_the_new_version_is_not_flagged(api, hallma
         hallmark.clock.fixed_today = None
     hallmark.settle()
     assert not any("R50" in reason for reason in staff_view(file)["attention"])
+
+
+# -- R51 ------------------------------------------------------------------------------------------------------
+
+
+def renewal_audit(file: File) -> str:
+    file.plan("renewal", certificate_number=file.certificate)
+    file.ok(file.team("Ann Auditor", "lead_auditor"))
+    file.ok(file.report(by=File.AUDITOR))
+    return file.audit_id or ""
+
+
+def test_r51_a_renewal_rests_on_a_renewal_audit_reported_inside_the_window(api, hallmark):
+    file = granted(File(api))  # valid 36 months; renewal window 4 months before expiry
+    valid_until = date.fromisoformat(staff_view(file)["valid_until"])
+    early = renewal_audit(file)  # reported today: years before the window opens
+    body = problem(file.decide("renew", basis=[early]), 422, "invalid-command")
+    assert "R51" in body["detail"]
+    in_window = add_months(valid_until, -1)
+    hallmark.clock.fixed_today = in_window
+    try:
+        refused = file.decide("renew", basis=[early], effective_from=in_window.isoformat())  # still the early one
+        assert "R51" in problem(refused, 422, "invalid-command")["detail"]
+        audit = renewal_audit(file)
+        renewed = file.ok(file.decide("renew", basis=[audit], effective_from=in_window.isoformat()), 201)
+    finally:
+        hallmark.clock.fixed_today = None
+    assert renewed["outcome"] == "renew"
+    assert staff_view(file)["valid_until"] == add_months(valid_until, 36).isoformat()  # from the old expiry
+
+
+# -- R52 ------------------------------------------------------------------------------------------------------
+
+
+def test_r52_a_maintenance_on_a_surveillance_with_an_open_minor_is_refused_until_it_is_closed(api):
+    file = granted(File(api), admission_surveillance_months=0)  # surveillance due in 6 months, then every 12 (no admission frequency)
+    file.plan(certificate_number=file.certificate)
+    file.ok(file.team("Ann Auditor", "lead_auditor"))
+    finding = file.ok(file.finding("minor", by=File.AUDITOR), 201)
+    file.ok(file.report(by=File.AUDITOR))  # a conforming report may leave a minor open (R14 is about majors)
+    before = staff_view(file)["surveillance_due"]
+    body = problem(file.decide("maintain"), 409, "open-nonconformity")
+    assert "R52" in body["detail"] and body["open_findings"] == [finding["finding_id"]]
+    assert staff_view(file)["surveillance_due"] == before  # nothing recorded
+    file.ok(file.close(finding["finding_id"], by=File.AUDITOR))
+    file.ok(file.decide("maintain"), 201)
+    assert staff_view(file)["surveillance_due"] != before

@@ -175,8 +175,9 @@ def test_r4_every_major_must_be_closed():
     decide(file)
 
 
-@pytest.mark.parametrize("severity", ["minor", "observation"])
-@pytest.mark.parametrize("outcome, certificate_status", [("grant", None), ("renew", "active"), ("restore", "suspended")])
+@pytest.mark.parametrize("severity, outcome, certificate_status", [
+    ("minor", "grant", None), ("minor", "restore", "suspended"),  # an open minor blocks a renewal (R52)
+    ("observation", "grant", None), ("observation", "renew", "active"), ("observation", "restore", "suspended")])
 def test_r4_minor_findings_and_observations_never_block(severity, outcome, certificate_status):
     file = with_finding(make_file(certificate_status=certificate_status), "F-1", severity)
     decide(file, outcome)

@@ -1,5 +1,6 @@
-"""Scheme-driven evaluation (issue 10, part 1) through the registry's domain: the admission frequency (R48),
-the surveillance programme (R49) and the TRA/PTV transition deadline (R50). Pure; every date is fixed."""
+"""Scheme-driven evaluation (issue 10, part 1) through the domain: the admission frequency (R48), the
+surveillance programme (R49) and the TRA/PTV transition deadline (R50) in the registry; the renewal window (R51)
+and a basis with its nonconformities closed (R52) in decisions. Pure; every date is fixed."""
 
 from __future__ import annotations
 
@@ -8,9 +9,22 @@ from typing import Any
 
 import pytest
 
+from services.decisions.domain import CertificationFile
 from services.registry.domain import Certificate, Scheme
-from shared.errors import InvalidCommand, NotPermitted
-from tests.unit.factories import DECIDER, REGISTRAR, SCHEME_DOCUMENTS, make_certificate, recorded
+from shared.errors import InvalidCommand, NotPermitted, OpenNonconformity
+from tests.unit.factories import (
+    AUDIT_ID,
+    DECIDER,
+    NUMBER,
+    REGISTRAR,
+    SCHEME_DOCUMENTS,
+    SURVEILLANCE_ID,
+    decide_kwargs,
+    make_certificate,
+    make_file,
+    recorded,
+    refused,
+)
 
 SWEEP = "hallmark:registry"
 GRANTED = date(2026, 1, 1)
@@ -145,3 +159,67 @@ def test_r50_no_flag_on_a_withdrawn_certificate():
     assert certificate.flag_transitions_overdue(today=date(2026, 6, 1), scheme_documents=[*SCHEME_DOCUMENTS, NEW_PTV],
                                                 actor=SWEEP) is False
 
+
+
+# -- R51: a renewal rests on a renewal audit reported inside the scheme's renewal window ------------------
+
+RENEWAL_ID = "a0d17000-0000-4000-8000-0000000000r1"
+
+
+def renewable_file(*, window: int = 4, reported_on: date = date(2026, 5, 1)) -> CertificationFile:
+    """An active certificate valid until 2026-08-01 under a scheme with a renewal window of ``window`` months;
+    a renewal audit reported on ``reported_on``."""
+    file = make_file(certificate_status="active")
+    file.note_validity(number=NUMBER, valid_until="2026-08-01")
+    if window:
+        file.note_renewal_window(number=NUMBER, months=window)
+    file.note_audit(audit_id=RENEWAL_ID, kind="renewal")
+    file.note_report(audit_id=RENEWAL_ID, conclusion="conforming", issued_on=reported_on.isoformat())
+    file.collect_events()
+    return file
+
+
+def check_renew(file: CertificationFile, **overrides: Any) -> None:
+    file.check_decision(**decide_kwargs("renew", **overrides))
+    assert file.collect_events() == []  # a check records nothing
+
+
+def test_r51_a_renewal_on_a_renewal_audit_reported_inside_the_window_is_allowed():
+    check_renew(renewable_file(), basis=[RENEWAL_ID])  # window 2026-04-01 to 2026-08-01
+
+
+def test_r51_refused_a_renewal_without_a_renewal_audit_or_on_one_reported_before_the_window():
+    file = renewable_file()
+    error = refused(file, InvalidCommand, file.check_decision, **decide_kwargs("renew", basis=[AUDIT_ID]))
+    assert "R51" in str(error)
+    early = renewable_file(reported_on=date(2026, 3, 31))
+    refused(early, InvalidCommand, early.check_decision, **decide_kwargs("renew", basis=[RENEWAL_ID]))
+
+
+def test_r51_a_scheme_without_a_renewal_window_keeps_the_basis_it_had():
+    check_renew(renewable_file(window=0), basis=[AUDIT_ID])
+
+
+# -- R52: a maintenance or a renewal rests on audits whose nonconformities are closed --------------------
+
+@pytest.mark.parametrize("outcome, audit_id, kind", [("maintain", SURVEILLANCE_ID, "surveillance"),
+                                                     ("renew", RENEWAL_ID, "renewal")])
+def test_r52_an_open_minor_of_the_basis_refuses_a_maintenance_or_a_renewal_until_closed(outcome, audit_id, kind):
+    file = renewable_file()
+    file.note_audit(audit_id=audit_id, kind=kind)
+    file.note_finding(audit_id=audit_id, finding_id="F-7", severity="minor")
+    file.note_report(audit_id=audit_id, conclusion="nonconforming", issued_on="2026-05-01")
+    file.collect_events()
+    error = refused(file, OpenNonconformity, file.check_decision, **decide_kwargs(outcome, basis=[audit_id]))
+    assert error.extensions["open_findings"] == ["F-7"] and "R52" in str(error)
+    file.note_finding_closed(finding_id="F-7")
+    file.collect_events()
+    file.check_decision(**decide_kwargs(outcome, basis=[audit_id]))
+
+
+def test_r52_an_observation_or_a_finding_of_an_audit_not_cited_does_not_block():
+    file = renewable_file()
+    file.note_finding(audit_id=RENEWAL_ID, finding_id="F-8", severity="observation")
+    file.note_finding(audit_id=AUDIT_ID, finding_id="F-9", severity="minor")  # not in the basis
+    file.collect_events()
+    check_renew(file, basis=[RENEWAL_ID])
