@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import Field
 
-from services.registry.application import Registry, scheme_view
+from services.registry.application import Registry, commission_view, scheme_view
 from services.registry.printing import print_pdf
 from shared.http.answers import prefers, respond
 from shared.http.auth import STAFF, Actor, require
@@ -26,8 +26,26 @@ class Document(Strict):
     effective_from: date
 
 
+class CommissionDecision(Strict):
+    """R53: the sectoral commission's decision a TRA/PTV version is published on."""
+
+    commission: Code
+    reference: Line
+    date: date
+
+
 class NewDocumentVersion(Document):
     transition_deadline: date | None = None
+    commission_decision: CommissionDecision | None = None  # required for a TRA or PTV (R53)
+
+
+class NewCommission(Strict):
+    """R53: a sectoral commission, responsible for schemes or for a sector (every scheme of the marks listed)."""
+
+    code: Code
+    name: Line
+    schemes: Annotated[list[Code], at_most(MAX_DOCUMENTS)] = []
+    marks: Annotated[list[Label], at_most(MAX_DOCUMENTS)] = []
 
 
 PDF = "application/pdf"
@@ -91,6 +109,19 @@ def router(registry: Registry) -> APIRouter:
         outcome = registry.register_scheme(spec, actor.person, key)
         return respond(outcome)
 
+    @api.post("/v1/schemes/commissions", status_code=201)
+    def register_commission(
+        body: NewCommission,
+        actor: Annotated[Actor, Depends(require("admin"))],
+        key: Annotated[IdempotencyKey | None, Depends(idempotency_key)],
+    ) -> JSONResponse:
+        """R53: an administrator registers a sectoral commission for schemes or a sector."""
+        return respond(registry.register_commission(body.model_dump(), actor.person, key))
+
+    @api.get("/v1/schemes/commissions/{code}")
+    def get_commission(code: PathId, actor: Annotated[Actor, Depends(require(*STAFF))]) -> dict:
+        return commission_view(registry.commission(code))
+
     @api.post("/v1/schemes/{code}/documents", status_code=201)
     def publish_document(
         code: PathId,
@@ -98,6 +129,8 @@ def router(registry: Registry) -> APIRouter:
         actor: Annotated[Actor, Depends(writers)],
         key: Annotated[IdempotencyKey | None, Depends(idempotency_key)],
     ) -> JSONResponse:
+        """A new document version; a TRA or PTV on the decision of a sectoral commission responsible for the scheme
+        ('commission_decision': commission, reference, date; R53)."""
         outcome = registry.publish_document(code, body.model_dump(), actor.person, key)
         return respond(outcome)
 

@@ -9,10 +9,10 @@ from importlib import resources
 from typing import Any
 
 from services.registry import documents
-from services.registry.domain import Catalogue, Certificate, Numbering, Scheme
+from services.registry.domain import Catalogue, Certificate, Commission, Numbering, Scheme
 from shared.application import Outcome, ServiceApplication
 from shared.domain import add_months
-from shared.errors import Duplicate, NotFound
+from shared.errors import Duplicate, InvalidCommand, NotFound
 from shared.idempotency import IdempotencyKey
 
 log = logging.getLogger(__name__)
@@ -38,13 +38,19 @@ def scheme_view(scheme: Scheme, today: date) -> dict[str, Any]:
         "admission_surveillance_months": scheme.admission_surveillance_months,
         "renewal_window_months": scheme.renewal_window_months,
         "sampling_months": scheme.sampling_months,
+        "commission_decisions": scheme.commission_decisions,
         "version": scheme.version,
     }
 
 
+def commission_view(commission: Commission) -> dict[str, Any]:
+    return {"code": commission.code, "name": commission.name, "schemes": commission.schemes,
+            "marks": commission.marks, "version": commission.version}
+
+
 class Registry(ServiceApplication):
     name = "registry"
-    published = (Scheme, Certificate)
+    published = (Scheme, Certificate, Commission)
 
     def __init__(self, env: dict[str, str] | None = None, clock=None, vault=None) -> None:
         super().__init__(env, clock, vault)
@@ -62,12 +68,38 @@ class Registry(ServiceApplication):
 
         return self.execute(command, idempotency)
 
+    def register_commission(self, spec: dict[str, Any], actor: str,
+                            idempotency: IdempotencyKey | None = None) -> Outcome:
+        """R53: a sectoral commission, responsible for known schemes or for the sector of a known mark."""
+        def command() -> Outcome:
+            if self.find(Commission.create_id(spec["code"])) is not None:
+                raise Duplicate(f"Sectoral commission {spec['code'].upper()} already exists")
+            for code in spec["schemes"]:
+                self.scheme(code)  # 404 for a scheme the catalogue does not have
+            for mark in spec["marks"]:
+                if mark not in self.catalogue.marks:
+                    raise InvalidCommand(f"Unknown mark {mark!r}; the catalogue has "
+                                         f"{', '.join(sorted(self.catalogue.marks))}", field="marks")
+            commission = Commission(**spec, actor=actor, reason="sectoral commission registered")
+            return Outcome(201, commission_view(commission), [commission])
+
+        return self.execute(command, idempotency)
+
+    def commission(self, code: str) -> Commission:
+        return self.load(Commission.create_id(code), "Commission", code.upper())
+
     def publish_document(
         self, code: str, document: dict[str, Any], actor: str, idempotency: IdempotencyKey | None = None
     ) -> Outcome:
         def command() -> Outcome:
             scheme = self.scheme(code)
-            scheme.publish_document(**document, actor=actor, reason="new document version published")
+            decision = document.pop("commission_decision", None)
+            commission = self.find(Commission.create_id(decision["commission"])) if decision else None
+            scheme.publish_document(
+                **document, actor=actor, commission=commission, commission_decision=decision,
+                today=self.clock.today(),
+                reason=f"new document version published on decision {decision['reference']} of sectoral commission "
+                       f"{decision['commission'].upper()}" if decision else "new document version published")
             return Outcome(201, scheme_view(scheme, self.clock.today()), [scheme])
 
         return self.execute(command, idempotency)

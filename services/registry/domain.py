@@ -34,6 +34,33 @@ class Catalogue:
             )
 
 
+# R53: the document kinds a sectoral commission writes; a new version of one is published on its decision.
+COMMISSION_KINDS = frozenset({"TRA", "PTV"})
+
+
+class Commission(Aggregate):
+    """A sectoral commission (R53): writes the TRA/PTV of the schemes it is responsible for, named one by one or
+    as a sector (every scheme of the marks it lists)."""
+
+    @staticmethod
+    def create_id(code: str, **_: Any) -> UUID:
+        return natural_id("commission", code.upper())
+
+    @event("Registered")
+    def __init__(self, *, code: str, name: str, schemes: list[str], marks: list[str], actor: str, reason: str) -> None:
+        """R53: a commission is responsible for at least one scheme or sector."""
+        if not schemes and not marks:
+            raise InvalidCommand("R53: a sectoral commission is responsible for schemes ('schemes') or a sector, "
+                                 "the schemes of a mark ('marks'); give at least one")
+        self.code = code.upper()
+        self.name = name
+        self.schemes = sorted({c.upper() for c in schemes})
+        self.marks = sorted(set(marks))
+
+    def responsible_for(self, scheme: "Scheme") -> bool:
+        return scheme.code in self.schemes or scheme.mark in self.marks
+
+
 class Scheme(Aggregate):
     """A certification scheme of a mark, owned by its sectoral commission, with versioned documents."""
 
@@ -76,11 +103,29 @@ class Scheme(Aggregate):
         self.admission_surveillance_months = admission_surveillance_months
         self.renewal_window_months = renewal_window_months
         self.sampling_months = sampling_months
+        # R53: the commission decisions the scheme's later document versions were published on.
+        self.commission_decisions: list[dict[str, Any]] = []
 
     def publish_document(
         self, *, kind: str, ref: str, version: str, effective_from: date, transition_deadline: date | None,
-        actor: str, reason: str,
+        actor: str, reason: str, commission: Commission | None = None,
+        commission_decision: dict[str, Any] | None = None, today: date | None = None,
     ) -> None:
+        """R53: a new TRA/PTV version is published on the decision (commission, reference, date) of a sectoral
+        commission responsible for the scheme, taken no later than today; other kinds may cite one."""
+        if kind in COMMISSION_KINDS and not commission_decision:
+            raise InvalidCommand(f"R53: a new {kind} version is published on the decision of the sectoral commission "
+                                 "responsible for the scheme; give 'commission_decision' (commission, reference, date)",
+                                 field="commission_decision")
+        if commission_decision:
+            if commission is None:
+                raise NotFound(f"R53: no sectoral commission {commission_decision['commission']} is registered")
+            if not commission.responsible_for(self):
+                raise NotPermitted(f"R53: sectoral commission {commission.code} is not responsible for scheme "
+                                   f"{self.code}; its decision does not publish the scheme's documents")
+            if today is not None and commission_decision["date"] > today:
+                raise InvalidCommand(f"R53: the commission's decision date {commission_decision['date']} is after "
+                                     f"today, {today}", field="commission_decision")
         if any(d["kind"] == kind and d["ref"] == ref and d["version"] == version for d in self.documents):
             raise Duplicate(f"{kind} {ref} version {version} is already published for scheme {self.code}")
         if transition_deadline is not None and transition_deadline < effective_from:
@@ -96,11 +141,18 @@ class Scheme(Aggregate):
             },
             actor=actor,
             reason=reason,
+            commission_decision={"commission": commission.code, "reference": commission_decision["reference"],
+                                 "date": commission_decision["date"].isoformat()}
+            if commission_decision and commission else None,
         )
 
     @event("DocumentVersionPublished")
-    def _document_published(self, code: str, document: dict[str, Any], actor: str, reason: str) -> None:
+    def _document_published(self, code: str, document: dict[str, Any], actor: str, reason: str,
+                            commission_decision: dict[str, str] | None = None) -> None:
         self.documents.append(document)
+        if commission_decision:
+            self.commission_decisions = [*self.commission_decisions, {
+                **{k: document[k] for k in ("kind", "ref", "version")}, **commission_decision}]
 
     def current_documents(self, today: date) -> list[dict[str, Any]]:
         return current_documents(self.documents, today)

@@ -92,10 +92,15 @@ def lifecycle(api: Api, hallmark: Hallmark) -> File:
     items = main.ok(api.get("/v1/certificates", *File.ADMIN, application_id=main.application_id))["items"]
     main.certificate = items[0]["number"]
 
-    # The scheme's product standard gets a new version, with a transition deadline.
+    # The scheme's product standard gets a new version, with a transition deadline, on the decision of the
+    # sectoral commission for the mark's sector (R53).
+    main.ok(api.post("/v1/schemes/commissions", {"code": "SC-BENOR", "name": "Sectoral commission BENOR",
+                                                 "marks": ["BENOR"]}, *File.ADMIN), 201)
     main.ok(api.post(f"/v1/schemes/{main.scheme}/documents", {
         "kind": "PTV", "ref": "PTV 21-601", "version": "3.0", "effective_from": hallmark.clock.today().isoformat(),
-        "transition_deadline": (hallmark.clock.today() + timedelta(days=180)).isoformat()}, *File.ADMIN), 201)
+        "transition_deadline": (hallmark.clock.today() + timedelta(days=180)).isoformat(),
+        "commission_decision": {"commission": "SC-BENOR", "reference": "SC-BENOR/2026/01",
+                                "date": hallmark.clock.today().isoformat()}}, *File.ADMIN), 201)
 
     kerb = {"name": "Kerb KB 100", "type": "kerb"}
     gutter = {"name": "Gutter GT 50", "type": "gutter", "description": "Drainage gutter"}
@@ -200,9 +205,13 @@ def programme(api: Api, hallmark: Hallmark) -> None:
     file.certificate = file.ok(api.get("/v1/certificates", *File.ADMIN,
                                        application_id=file.application_id))["items"][0]["number"]
     today = hallmark.clock.today()
+    file.ok(api.post("/v1/schemes/commissions", {"code": "SC-KERBS", "name": "Sectoral commission for kerbs",
+                                                 "schemes": [file.scheme]}, *File.ADMIN), 201)
     file.ok(api.post(f"/v1/schemes/{file.scheme}/documents", {
         "kind": "PTV", "ref": "PTV 21-601", "version": "3.0", "effective_from": today.isoformat(),
-        "transition_deadline": (today + timedelta(days=20)).isoformat()}, *File.ADMIN), 201)
+        "transition_deadline": (today + timedelta(days=20)).isoformat(),
+        "commission_decision": {"commission": "SC-KERBS", "reference": "SC-KERBS/2026/07",
+                                "date": today.isoformat()}}, *File.ADMIN), 201)
     try:
         hallmark.clock.fixed_today = today + timedelta(days=21)
         assert file.certificate in hallmark.sweep()

@@ -163,9 +163,13 @@ def test_a_document_transition_and_a_renewal_show_on_the_page(api, hallmark):
     file = File(api).granted()
     today = hallmark.clock.today()
     deadline = today + timedelta(days=180)
+    file.ok(api.post("/v1/schemes/commissions", {"code": "SC-KERBS", "name": "Sectoral commission for kerbs",
+                                                 "schemes": [file.scheme]}, *File.ADMIN), 201)
     file.ok(api.post(f"/v1/schemes/{file.scheme}/documents", {
         "kind": "PTV", "ref": "PTV 21-601", "version": "3.0", "effective_from": today.isoformat(),
-        "transition_deadline": deadline.isoformat()}, *File.ADMIN), 201)
+        "transition_deadline": deadline.isoformat(),
+        "commission_decision": {"commission": "SC-KERBS", "reference": "SC-KERBS/2026/07",
+                                "date": today.isoformat()}}, *File.ADMIN), 201)
     pending = {lang: _text(_page(api.get(f"/certificates/{file.certificate}", lang=lang), lang=lang))
                for lang in i18n.LANGUAGES}
     day = i18n.long_date(deadline.isoformat(), "en")

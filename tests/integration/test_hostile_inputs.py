@@ -62,9 +62,12 @@ def complaint_body(w: dict[str, str]) -> dict[str, Any]:
 
 BODIES: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
     "/v1/schemes": lambda w: scheme_body(),
+    "/v1/schemes/commissions": lambda w: {
+        "code": "SC-KERBS", "name": "Sectoral commission for kerbs", "schemes": [w["code"]], "marks": ["BENOR"]},
     "/v1/schemes/{code}/documents": lambda w: {
         "kind": "PTV", "ref": "PTV 21-601", "version": "2.1", "effective_from": TODAY.isoformat(),
-        "transition_deadline": (TODAY + timedelta(days=180)).isoformat()},
+        "transition_deadline": (TODAY + timedelta(days=180)).isoformat(),
+        "commission_decision": {"commission": "SC-KERBS", "reference": "SC-KERBS/2026/07", "date": TODAY.isoformat()}},
     "/v1/applications": lambda w: application_body(w["code"]),
     "/v1/applications/{application_id}/review": lambda w: {"outcome": "accepted", "reason": "Complete"},
     "/v1/applications/{application_id}/information": lambda w: {"note": "Drawings attached"},

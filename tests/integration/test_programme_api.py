@@ -1,7 +1,9 @@
 """Scheme-driven evaluation through the HTTP API, on both stores: R48 (an admission period with its own
 surveillance frequency), R49 (the certificate's surveillance programme, for staff and the holder's staff) and
-R50 (a TRA/PTV transition deadline that passes flags the certificate for a suspension decision). A refusal
-answers a problem and records nothing."""
+R50 (a TRA/PTV transition deadline that passes flags the certificate for a suspension decision), R51 (a renewal
+on a renewal audit reported inside the scheme's window), R52 (no maintenance or renewal over an open
+nonconformity of its basis) and R53 (a TRA/PTV version published on a responsible sectoral commission's decision).
+A refusal answers a problem and records nothing."""
 
 from __future__ import annotations
 
@@ -36,6 +38,27 @@ def granted(file: File, **scheme: Any) -> File:
     items = file.ok(file.api.get("/v1/certificates", *File.ADMIN, application_id=file.application_id))["items"]
     file.certificate = items[0]["number"]
     return file
+
+
+def commission(file: File, code: str = "SC-KERBS", **responsible: Any) -> dict[str, Any]:
+    """R53: the sectoral commission responsible for the file's scheme (or ``responsible``: schemes, marks)."""
+    return file.ok(file.api.post("/v1/schemes/commissions", {
+        "code": code, "name": "Sectoral commission for precast concrete kerbs",
+        **(responsible or {"schemes": [file.scheme]})}, *File.ADMIN), 201)
+
+
+def decided(code: str = "SC-KERBS", on: date | None = None) -> dict[str, str]:
+    return {"commission": code, "reference": f"{code}/2026/07", "date": (on or today()).isoformat()}
+
+
+def publish_ptv(file: File, deadline: date, **overrides: Any):
+    """PTV 21-601 version 3.0 with a transition deadline, on the decision of the sectoral commission (R53)."""
+    if "commission_decision" not in overrides:
+        commission(file)
+    body = {"kind": "PTV", "ref": "PTV 21-601", "version": "3.0", "effective_from": today().isoformat(),
+            "transition_deadline": deadline.isoformat(), "commission_decision": decided(), **overrides}
+    return file.api.post(f"/v1/schemes/{file.scheme}/documents", {k: v for k, v in body.items() if v is not None},
+                         *File.ADMIN)
 
 
 def staff_view(file: File) -> dict[str, Any]:
@@ -104,9 +127,7 @@ def test_r49_a_renewal_window_as_long_as_the_validity_is_refused(api):
 def test_r50_a_passed_transition_deadline_flags_the_certificate_until_it_moves(api, hallmark):
     file = granted(File(api), renewal_window_months=0)  # renewed on the initial audit (no window, R51)
     deadline = today() + timedelta(days=20)
-    file.ok(api.post(f"/v1/schemes/{file.scheme}/documents", {
-        "kind": "PTV", "ref": "PTV 21-601", "version": "3.0", "effective_from": today().isoformat(),
-        "transition_deadline": deadline.isoformat()}, *File.ADMIN), 201)
+    file.ok(publish_ptv(file, deadline), 201)
     hallmark.clock.fixed_today = deadline
     try:
         assert file.certificate not in hallmark.sweep()  # on the deadline: still in time
@@ -132,9 +153,7 @@ def test_r50_a_passed_transition_deadline_flags_the_certificate_until_it_moves(a
 def test_r50_a_certificate_already_on_the_new_version_is_not_flagged(api, hallmark):
     file = granted(File(api), renewal_window_months=0)  # renewed on the initial audit (no window, R51)
     deadline = today() + timedelta(days=20)
-    file.ok(api.post(f"/v1/schemes/{file.scheme}/documents", {
-        "kind": "PTV", "ref": "PTV 21-601", "version": "3.0", "effective_from": today().isoformat(),
-        "transition_deadline": deadline.isoformat()}, *File.ADMIN), 201)
+    file.ok(publish_ptv(file, deadline), 201)
     file.ok(file.decide("renew"), 201)  # moved before the deadline
     hallmark.clock.fixed_today = deadline + timedelta(days=1)
     try:
@@ -190,3 +209,56 @@ def test_r52_a_maintenance_on_a_surveillance_with_an_open_minor_is_refused_until
     file.ok(file.close(finding["finding_id"], by=File.AUDITOR))
     file.ok(file.decide("maintain"), 201)
     assert staff_view(file)["surveillance_due"] != before
+
+
+# -- R53 ------------------------------------------------------------------------------------------------------
+
+
+def test_r53_a_ptv_version_is_published_on_the_decision_of_a_commission_responsible_for_the_scheme(api):
+    file = granted(File(api))
+    registered = commission(file)
+    assert (registered["code"], registered["schemes"], registered["marks"]) == ("SC-KERBS", [file.scheme], [])
+    assert file.ok(api.get("/v1/schemes/commissions/sc-kerbs", *File.ADMIN))["schemes"] == [file.scheme]
+    published = file.ok(publish_ptv(file, today() + timedelta(days=90), commission_decision=decided()), 201)
+    assert published["commission_decisions"] == [{"kind": "PTV", "ref": "PTV 21-601", "version": "3.0",
+                                                   **decided()}]
+    assert any(d["version"] == "3.0" for d in published["documents"])
+
+
+def test_r53_a_commission_for_the_sector_publishes_the_schemes_of_its_mark(api):
+    file = granted(File(api))
+    commission(file, "SC-BENOR", marks=["BENOR"])
+    file.ok(publish_ptv(file, today() + timedelta(days=90), commission_decision=decided("SC-BENOR")), 201)
+
+
+def test_r53_a_ptv_version_without_a_decision_or_by_another_commission_is_refused(api):
+    file = granted(File(api))
+    other = File(api)
+    other.create_scheme()
+    commission(other, "SC-OTHER")  # responsible for another scheme only
+    commission(file, "SC-COPRO", marks=["COPRO"])  # another sector
+    commission(file)  # SC-KERBS, responsible: its decision must still be dated and taken by today
+    deadline = today() + timedelta(days=90)
+    before = file.ok(api.get(f"/v1/schemes/{file.scheme}", *File.ADMIN))
+    assert "R53" in problem(publish_ptv(file, deadline, commission_decision=None), 422, "invalid-command")["detail"]
+    problem(publish_ptv(file, deadline, commission_decision=decided("SC-OTHER")), 403, "forbidden")
+    problem(publish_ptv(file, deadline, commission_decision=decided("SC-COPRO")), 403, "forbidden")
+    problem(publish_ptv(file, deadline, commission_decision=decided("SC-NOBODY")), 404, "not-found")
+    problem(publish_ptv(file, deadline, commission_decision=decided(on=today() + timedelta(days=1))),
+            422, "invalid-command")
+    problem(publish_ptv(file, deadline, commission_decision={"commission": "SC-OTHER", "reference": "x"}),
+            422, "invalid-request")  # the decision's date is missing
+    after = file.ok(api.get(f"/v1/schemes/{file.scheme}", *File.ADMIN))
+    assert after["version"] == before["version"] and after["commission_decisions"] == []  # nothing recorded
+
+
+def test_r53_only_an_admin_registers_a_commission_and_only_for_known_schemes_once(api):
+    file = granted(File(api))
+    body = {"code": "SC-KERBS", "name": "Sectoral commission for kerbs", "schemes": [file.scheme]}
+    problem(api.post("/v1/schemes/commissions", body, "Rita Registrar", "registry_officer"), 403, "forbidden")
+    problem(api.post("/v1/schemes/commissions", {**body, "schemes": ["PTV-NOSUCH"]}, *File.ADMIN), 404, "not-found")
+    problem(api.post("/v1/schemes/commissions", {**body, "schemes": [], "marks": ["NOPE"]}, *File.ADMIN),
+            422, "invalid-command")
+    problem(api.post("/v1/schemes/commissions", {**body, "schemes": []}, *File.ADMIN), 422, "invalid-command")
+    file.ok(api.post("/v1/schemes/commissions", body, *File.ADMIN), 201)
+    problem(api.post("/v1/schemes/commissions", body, *File.ADMIN), 409, "duplicate")

@@ -185,9 +185,13 @@ def test_overdue_surveillance_is_visible_and_proposes_suspension(api, hallmark):
 
 def test_new_document_version_sets_a_transition_deadline_until_renewal(api):
     file = File(api).granted()
+    file.ok(api.post("/v1/schemes/commissions", {"code": "SC-KERBS", "name": "Sectoral commission for kerbs",
+                                                 "schemes": [file.scheme]}, *File.ADMIN), 201)
     published = api.post(f"/v1/schemes/{file.scheme}/documents", {
         "kind": "PTV", "ref": "PTV 21-601", "version": "3.0", "effective_from": TODAY.isoformat(),
-        "transition_deadline": (TODAY + timedelta(days=180)).isoformat()}, *File.ADMIN)
+        "transition_deadline": (TODAY + timedelta(days=180)).isoformat(),
+        "commission_decision": {"commission": "SC-KERBS", "reference": "SC-KERBS/2026/07",
+                                "date": TODAY.isoformat()}}, *File.ADMIN)  # R53
     assert published.status_code == 201, published.text
     cert = api.get(f"/v1/certificates/{file.certificate}", *File.ADMIN).json()
     assert cert["transitions"] == [{"kind": "PTV", "ref": "PTV 21-601", "from_version": "2.0", "to_version": "3.0",

@@ -138,10 +138,15 @@ def _key(message: Message) -> tuple:
 
 def test_every_published_event_arrives_once_and_in_order(transport):
     _register(transport.registry, 5)
-    transport.registry.publish_document(transport.registry.message(
-        transport.registry.recorder.select_notifications(start=None, limit=1)[0]).data["code"],
-        {"kind": "PTV", "ref": "PTV 21-601", "version": "3.0", "effective_from": date(2025, 6, 1),
-         "transition_deadline": None}, "Ada Admin")
+    code = transport.registry.message(transport.registry.recorder.select_notifications(start=None, limit=1)[0]).data[
+        "code"]
+    transport.registry.register_commission(  # R53: a PTV version is published on a sectoral commission's decision
+        {"code": "SC-KERBS", "name": "Sectoral commission for kerbs", "schemes": [code], "marks": []}, "Ada Admin")
+    transport.registry.publish_document(
+        code, {"kind": "PTV", "ref": "PTV 21-601", "version": "3.0", "effective_from": date(2025, 6, 1),
+               "transition_deadline": None,
+               "commission_decision": {"commission": "SC-KERBS", "reference": "SC-KERBS/2025/05",
+                                       "date": date(2025, 5, 1)}}, "Ada Admin")
     transport.publish()
     target = MemoryTarget()
     consumer = Consumer("test", [transport.feed()], target)

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from services.decisions.domain import CertificationFile
-from services.registry.domain import Certificate, Scheme
-from shared.errors import InvalidCommand, NotPermitted, OpenNonconformity
+from services.registry.domain import Certificate, Commission, Scheme
+from shared.errors import InvalidCommand, NotFound, NotPermitted, OpenNonconformity
 from tests.unit.factories import (
     AUDIT_ID,
     DECIDER,
@@ -223,3 +223,61 @@ def test_r52_an_observation_or_a_finding_of_an_audit_not_cited_does_not_block():
     file.note_finding(audit_id=AUDIT_ID, finding_id="F-9", severity="minor")  # not in the basis
     file.collect_events()
     check_renew(file, basis=[RENEWAL_ID])
+
+
+# -- R53: a TRA/PTV version is published on the decision of a sectoral commission responsible for the scheme --
+
+DECIDED = {"commission": "SC-KERBS", "reference": "SC-KERBS/2026/07", "date": date(2026, 5, 20)}
+TODAY_R53 = date(2026, 6, 1)
+
+
+def commission(**overrides: Any) -> Commission:
+    kwargs: dict[str, Any] = dict(code="sc-kerbs", name="Sectoral commission for kerbs", schemes=["BENOR-PTV-21-601"],
+                                  marks=[], actor=REGISTRAR, reason="commission registered by the administrator")
+    kwargs.update(overrides)
+    return Commission(**kwargs)
+
+
+def publish(*, scheme: Scheme, kind: str = "PTV", **overrides: Any) -> None:
+    kwargs: dict[str, Any] = dict(kind=kind, ref="PTV 21-601" if kind == "PTV" else "IR 1", version="3.0",
+                                  effective_from=date(2026, 9, 1), transition_deadline=date(2027, 3, 1),
+                                  actor=REGISTRAR, reason="published", commission=commission(),
+                                  commission_decision=DECIDED, today=TODAY_R53)
+    kwargs.update(overrides)
+    scheme.publish_document(**kwargs)
+
+
+@pytest.mark.parametrize("responsible", [dict(), dict(schemes=[], marks=["BENOR"])], ids=["scheme", "sector"])
+def test_r53_a_ptv_version_is_published_on_the_decision_of_a_responsible_commission(responsible):
+    scheme = programme_scheme()
+    scheme.collect_events()
+    publish(scheme=scheme, commission=commission(**responsible))
+    (event,) = recorded(scheme)
+    assert event.commission_decision == {"commission": "SC-KERBS", "reference": "SC-KERBS/2026/07",
+                                         "date": "2026-05-20"}
+    assert scheme.commission_decisions == [{"kind": "PTV", "ref": "PTV 21-601", "version": "3.0",
+                                            **event.commission_decision}]
+
+
+def test_r53_refused_without_a_commission_decision_or_by_a_commission_not_responsible():
+    scheme = programme_scheme()
+    scheme.collect_events()
+    assert "R53" in str(refused(scheme, InvalidCommand, publish, scheme=scheme, commission=None, commission_decision=None))
+    refused(scheme, NotPermitted, publish, scheme=scheme, commission=commission(schemes=["PTV-OTHER"]))
+    refused(scheme, NotPermitted, publish, scheme=scheme, commission=commission(schemes=[], marks=["COPRO"]))
+    refused(scheme, NotFound, publish, scheme=scheme, commission=None)  # no commission of that code
+    refused(scheme, InvalidCommand, publish, scheme=scheme, commission_decision={**DECIDED, "date": date(2026, 6, 2)})
+
+
+def test_r53_other_document_kinds_need_no_commission_decision():
+    scheme = programme_scheme()
+    scheme.collect_events()
+    publish(scheme=scheme, kind="IR", commission=None, commission_decision=None)
+    (event,) = recorded(scheme)
+    assert event.commission_decision is None and scheme.commission_decisions == []
+
+
+def test_r53_a_commission_is_responsible_for_schemes_or_a_sector():
+    assert commission().code == "SC-KERBS"
+    with pytest.raises(InvalidCommand, match="R53"):
+        commission(schemes=[], marks=[])

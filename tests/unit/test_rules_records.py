@@ -14,7 +14,7 @@ import pytest
 from services.applications.domain import Application
 from services.audits.domain import Audit
 from services.decisions.domain import Appeal, CertificationFile, Decision
-from services.registry.domain import Certificate, Scheme
+from services.registry.domain import Certificate, Commission, Scheme
 from tests.unit.factories import (
     AUDITOR,
     DECIDER,
@@ -87,8 +87,14 @@ def whole_file() -> dict[type, list]:
     events[Appeal] = appeal.collect_events()
 
     scheme = make_scheme()
+    # R53: a new TRA version on the decision of the sectoral commission responsible for the scheme.
+    commission = Commission(code="sc-kerbs", name="Sectoral commission for kerbs", schemes=[scheme.code], marks=[],
+                            actor=REGISTRAR, reason="commission registered")
+    events[Commission] = commission.collect_events()
     scheme.publish_document(kind="TRA", ref="TRA 21", version="4.0", effective_from=date(2026, 9, 1),
-                            transition_deadline=None, actor=REGISTRAR, reason="new TRA")
+                            transition_deadline=None, actor=REGISTRAR, reason="new TRA", commission=commission,
+                            commission_decision={"commission": "SC-KERBS", "reference": "SC-KERBS/2026/07",
+                                                 "date": date(2026, 5, 20)})
     events[Scheme] = scheme.collect_events()
 
     certificate = make_certificate()
@@ -120,7 +126,7 @@ def whole_file() -> dict[type, list]:
     return events
 
 
-@pytest.mark.parametrize("aggregate_cls", [Application, Audit, Decision, Appeal, Scheme, Certificate],
+@pytest.mark.parametrize("aggregate_cls", [Application, Audit, Decision, Appeal, Scheme, Certificate, Commission],
                          ids=lambda c: c.__name__)
 def test_r10_every_event_has_actor_time_and_reason(aggregate_cls):
     recorded = whole_file()[aggregate_cls]

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from services.registry.domain import Certificate, Numbering, is_valid_quick_code, quick_code_for
+from services.registry.domain import Certificate, Commission, Numbering, is_valid_quick_code, quick_code_for
 from shared.certificate_states import STATES, check_outcome
 from shared.errors import Duplicate, InvalidCommand, InvalidTransition
 from tests.unit.factories import DECIDER, NUMBER, REGISTRAR, TODAY, make_certificate, make_scheme, recorded, refused
@@ -283,14 +283,19 @@ def test_r7_a_certificate_number_identifies_one_aggregate():
 def test_a_document_version_is_published_once():
     scheme = make_scheme()
     recorded(scheme)
+    commission = Commission(code="SC-KERBS", name="Kerbs", schemes=[], marks=["BENOR"], actor=REGISTRAR, reason="r")
+    on_decision = {"commission": commission, "commission_decision": {
+        "commission": "SC-KERBS", "reference": "SC-KERBS/2026/07", "date": date(2026, 5, 20)}}  # R53
     scheme.publish_document(kind="PTV", ref="PTV 21-601", version="3.0", effective_from=date(2026, 9, 1),
-                            transition_deadline=date(2027, 9, 1), actor=REGISTRAR, reason="sectoral commission")
+                            transition_deadline=date(2027, 9, 1), actor=REGISTRAR, reason="sectoral commission",
+                            **on_decision)
     (event,) = recorded(scheme)
     assert event.document["version"] == "3.0"
     refused(scheme, Duplicate, scheme.publish_document, kind="PTV", ref="PTV 21-601", version="3.0",
-            effective_from=date(2026, 9, 1), transition_deadline=None, actor=REGISTRAR, reason="again")
+            effective_from=date(2026, 9, 1), transition_deadline=None, actor=REGISTRAR, reason="again", **on_decision)
     refused(scheme, InvalidCommand, scheme.publish_document, kind="PTV", ref="PTV 21-601", version="4.0",
-            effective_from=date(2026, 9, 1), transition_deadline=date(2026, 8, 1), actor=REGISTRAR, reason="x")
+            effective_from=date(2026, 9, 1), transition_deadline=date(2026, 8, 1), actor=REGISTRAR, reason="x",
+            **on_decision)
 
 
 def test_overdue_surveillance_proposes_suspension_once_and_maintain_clears_it():
