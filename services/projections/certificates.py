@@ -105,8 +105,9 @@ def attention(doc: dict[str, Any]) -> list[str]:
                        "a corrective decision is due")
     if doc.get("unapplied_decisions"):
         reasons.append("a decision could not be applied to this certificate")
+    overdue = {(t["kind"], t["ref"], t["version"]) for t in doc.get("transitions_overdue", [])}
     for t in doc.get("transitions", []):
-        if t.get("overdue"):
+        if (t["kind"], t["ref"], t["to_version"]) in overdue:
             reasons.append(f"transition from {t['kind']} {t['ref']} {t['from_version']} to {t['to_version']} was due "
                            f"by {t['deadline']} and has not been made: a suspension decision is proposed (R50)")
             continue
@@ -298,6 +299,10 @@ class CertificateView(View):
             )
             doc["documents"] = data["documents"]
             doc["transitions"] = _pending(doc["transitions"], data["documents"])
+            if doc.get("transitions_overdue"):  # R50: a revision that moves the certificate ends its flag
+                held = {(d["kind"], d["ref"], d["version"]) for d in data["documents"]}
+                doc["transitions_overdue"] = [t for t in doc["transitions_overdue"]
+                                              if (t["kind"], t["ref"], t["version"]) not in held]
             doc["appeal_upheld"] = None
             doc["suspension"] = None  # the new revision is active
             doc.pop("suspension_limit", None)
@@ -324,8 +329,9 @@ class CertificateView(View):
         elif message.type == CERTIFICATE_SURVEILLANCE_OVERDUE:
             doc["suspension_proposed"] = True
         elif message.type == CERTIFICATE_TRANSITION_OVERDUE:
-            doc["transitions"] = [{**t, "overdue": True} if (t["kind"], t["ref"], t["to_version"])
-                                  == (data["kind"], data["ref"], data["version"]) else t for t in doc["transitions"]]
+            # R50, staff only (the public view shows the transition, not the proposal it leads to).
+            doc["transitions_overdue"] = [*doc.get("transitions_overdue", []), {
+                k: data[k] for k in ("kind", "ref", "version", "from_version", "deadline")}]
         elif message.type == CERTIFICATE_SUSPENSION_LIMIT_EXCEEDED:
             doc["withdrawal_proposed"] = True
             doc["suspension_limit"] = data["limit"]

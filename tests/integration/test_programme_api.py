@@ -138,7 +138,10 @@ def test_r50_a_passed_transition_deadline_flags_the_certificate_until_it_moves(a
         hallmark.clock.fixed_today = None
     hallmark.settle()
     cert = staff_view(file)
-    assert cert["transitions"][0]["overdue"] is True
+    assert cert["transitions_overdue"] == [{"kind": "PTV", "ref": "PTV 21-601", "version": "3.0",
+                                            "from_version": "2.0", "deadline": deadline.isoformat()}]
+    public = file.ok(api.get(f"/public/v1/certificates/{file.certificate}"))
+    assert public["transitions"] == cert["transitions"] and "transitions_overdue" not in public  # staff only
     assert any("R50" in reason and "suspension decision is proposed" in reason for reason in cert["attention"])
     worklist = api.get("/v1/certificates", *File.ADMIN, needs_attention="true").json()["items"]
     assert file.certificate in [c["number"] for c in worklist]
@@ -146,7 +149,8 @@ def test_r50_a_passed_transition_deadline_flags_the_certificate_until_it_moves(a
     assert [(t["version"], t["from_version"]) for t in programme["transitions_overdue"]] == [("3.0", "2.0")]
     file.ok(file.decide("renew"), 201)  # the renewal moves the certificate to the documents in force
     cert = staff_view(file)
-    assert cert["transitions"] == [] and not any("R50" in reason for reason in cert["attention"])
+    assert cert["transitions"] == [] and cert["transitions_overdue"] == []
+    assert not any("R50" in reason for reason in cert["attention"])
     assert file.ok(api.get(f"/v1/certificates/{file.certificate}/programme", *File.ADMIN))["transitions_overdue"] == []
 
 
