@@ -12,7 +12,7 @@ import logging
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable, ClassVar, Iterable
+from typing import Any, Callable, ClassVar, Iterable, Iterator
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
@@ -150,20 +150,27 @@ class ServiceApplication(Application):
     def check_ready(self) -> None:
         self.recorder.max_notification_id()
 
+    def notifications_after(self, seen: int | None, topics: Iterable[str]) -> Iterator[Any]:
+        """Every stored notification of these topics after ``seen`` (all of them for None), in order, read a
+        page at a time: what an in-process index reads to catch up with the store."""
+        topics = list(topics)
+        while True:
+            page = self.recorder.select_notifications(start=seen, limit=500, topics=topics,
+                                                      inclusive_of_start=seen is None)
+            yield from page
+            if len(page) < 500:
+                return
+            seen = page[-1].id
+
     def parked_messages(self) -> list[Any]:
         """Every message this service ever parked (ParkedMessage), with its resolution: read back from
         the store, then only what was recorded since (by this process or another: web and worker)."""
         if self._parked is None:
             self._parked, self._parked_seen = {}, None
         changed = set()
-        while True:
-            page = self.recorder.select_notifications(
-                start=self._parked_seen, limit=500, topics=PARKED_TOPICS, inclusive_of_start=self._parked_seen is None)
-            changed.update(n.originator_id for n in page)
-            if page:
-                self._parked_seen = page[-1].id
-            if len(page) < 500:
-                break
+        for notification in self.notifications_after(self._parked_seen, PARKED_TOPICS):
+            changed.add(notification.originator_id)
+            self._parked_seen = notification.id
         for aggregate_id in changed:
             self._parked[aggregate_id] = self.repository.get(aggregate_id)
         return list(self._parked.values())

@@ -111,23 +111,16 @@ class Applications(ServiceApplication):
 
     def _catch_up_index(self) -> None:
         with self._index_lock:
-            while True:
-                page = self.recorder.select_notifications(
-                    start=self._index_seen, limit=500, topics=INDEXED_TOPICS,
-                    inclusive_of_start=self._index_seen is None)
-                for notification in page:
-                    event = self.mapper.to_domain_event(notification)
-                    subject = str(notification.originator_id)
-                    if isinstance(event, Application.Submitted):
-                        self._submissions.append((notification.id, subject,
-                                                  organisation_key(event.applicant["registration_number"]),
-                                                  str(event.submitted_by)))
-                    else:
-                        self._requests.append((notification.id, subject, event.request_id))
-                if page:
-                    self._index_seen = page[-1].id
-                if len(page) < 500:
-                    return
+            for notification in self.notifications_after(self._index_seen, INDEXED_TOPICS):
+                event = self.mapper.to_domain_event(notification)
+                subject = str(notification.originator_id)
+                if isinstance(event, Application.Submitted):
+                    self._submissions.append((notification.id, subject,
+                                              organisation_key(event.applicant["registration_number"]),
+                                              str(event.submitted_by)))
+                else:
+                    self._requests.append((notification.id, subject, event.request_id))
+                self._index_seen = notification.id
 
     def applications(
         self, actor: str, staff: bool, organisation: str | None, registration_number: str | None,

@@ -89,14 +89,9 @@ class Catalogue:
     def current(self) -> list[Audit]:
         with self.lock:
             changed: set[UUID] = set()
-            while True:
-                page = self.app.recorder.select_notifications(
-                    start=self.seen, limit=500, topics=AUDIT_TOPICS, inclusive_of_start=self.seen is None)
-                changed.update(n.originator_id for n in page)
-                if page:
-                    self.seen = page[-1].id
-                if len(page) < 500:
-                    break
+            for notification in self.app.notifications_after(self.seen, AUDIT_TOPICS):
+                changed.add(notification.originator_id)
+                self.seen = notification.id
             for audit_id in changed:
                 self.audits[audit_id] = self.app.repository.get(audit_id)
             return list(self.audits.values())
