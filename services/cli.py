@@ -12,6 +12,8 @@ from shared import logs, telemetry
 from shared.errors import DomainError
 from shared.http.auth import ROLES, issue_token
 
+RESTART_LOCK_WAIT_SECONDS = 30.0  # see _run
+
 
 def _run(args: argparse.Namespace) -> int:
     settings = Settings()
@@ -21,7 +23,9 @@ def _run(args: argparse.Namespace) -> int:
         from services.bootstrap import PORTS
 
         args.port = int(os.environ.get("PORT") or PORTS.get(settings.component, 8000))
-    with settings.exclusive(f"running Hallmark ({settings.component})"):
+    # wait: a supervisor (hallmark up, Kubernetes) may start this process again the moment the last one
+    # was killed, before PostgreSQL has ended the dead process's session and its lock.
+    with settings.exclusive(f"running Hallmark ({settings.component})", wait=RESTART_LOCK_WAIT_SECONDS):
         return _serve(settings, args)
 
 

@@ -177,11 +177,15 @@ class Settings:
         }
 
     @contextmanager
-    def exclusive(self, purpose: str) -> Iterator[None]:
+    def exclusive(self, purpose: str, wait: float = 0.0) -> Iterator[None]:
         """Hold this instance's views alone: a server and a rebuild must never write the same views at
-        once. On PostgreSQL a session advisory lock, which holds across hosts; on SQLite a file lock."""
+        once. On PostgreSQL a session advisory lock, which holds across hosts; on SQLite a file lock.
+
+        ``wait``: seconds to keep asking for a PostgreSQL lock that is held. A process killed with -9
+        leaves its session behind until PostgreSQL notices the closed connection; a supervisor that
+        restarts it at once must not be refused for that moment. (A file lock dies with its process.)"""
         if self.store == "postgres":
-            with self._advisory_lock(purpose):
+            with self._advisory_lock(purpose, wait):
                 yield
             return
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -199,7 +203,9 @@ class Settings:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     @contextmanager
-    def _advisory_lock(self, purpose: str) -> Iterator[None]:
+    def _advisory_lock(self, purpose: str, wait: float) -> Iterator[None]:
+        import time
+
         import psycopg
 
         key = f"hallmark:{self.pg_dbname}:{self.pg_schema_prefix}:{self.component}"
@@ -210,11 +216,15 @@ class Settings:
                 f"Cannot reach PostgreSQL at {self.pg_host}:{self.pg_port} ({error}); start it with "
                 "'deploy/postgres.sh start'") from None
         with conn:
-            got = conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (key,)).fetchone()[0]
+            deadline = time.monotonic() + wait
+            while not (got := conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))",
+                                           (key,)).fetchone()[0]) and time.monotonic() < deadline:
+                time.sleep(0.2)
             if not got:
                 raise ConfigurationError(
-                    f"another Hallmark process holds {key} (database {self.pg_dbname}) and {purpose} needs it "
-                    "alone; stop that process first")
+                    f"another Hallmark process holds {key} (database {self.pg_dbname})"
+                    f"{f' and kept it for {wait:.0f} s' if wait else ''}, and {purpose} needs it alone; stop that "
+                    "process first")
             try:
                 yield
             finally:

@@ -148,8 +148,10 @@ def test_status_token_and_demo_against_hallmark_up(distributed):
     # The supervisor restarts a process that dies, and says so.
     old = d.kill("projections")
     print(f"projections back {d.wait_restarted('projections', old):.1f} s after kill -9")
-    assert d.state()["processes"]["projections"]["restarts"] == 1
-    assert "projections (pid %d) killed by signal 9" % old in (d.state_dir / "supervisor.log").read_text()
+    log = (d.state_dir / "supervisor.log").read_text()
+    assert d.state()["processes"]["projections"]["restarts"] == 1, \
+        log + (d.state_dir / "projections.log").read_text()[-3000:]
+    assert "projections (pid %d) killed by signal 9" % old in log
 
 
 

@@ -289,3 +289,42 @@ def test_a_server_and_a_rebuild_never_share_views_on_postgres(tmp_path):
             pass
     finally:
         drop_schemas(first)
+
+
+@pytest.mark.postgres
+def test_a_restarted_server_waits_for_the_lock_a_killed_one_left_behind(tmp_path):
+    """kill -9 leaves the dead process's session, and its lock, until PostgreSQL notices the closed
+    connection. A server started again at once (the supervisor's first back-off is 0.5 s) waits for it
+    instead of exiting; a rebuild, which nobody restarts, is still refused at once."""
+    import signal
+    import subprocess
+    import sys
+
+    from services.settings import ConfigurationError
+    from tests.conftest import drop_schemas, make_settings
+
+    first, second = make_settings("postgres", tmp_path), make_settings("postgres", tmp_path)
+    second.pg_schema_prefix = first.pg_schema_prefix
+    script = (
+        "import sys, time\n"
+        "from tests.conftest import make_settings\n"
+        "from pathlib import Path\n"
+        "s = make_settings('postgres', Path(sys.argv[1])); s.pg_schema_prefix = sys.argv[2]\n"
+        "with s.exclusive('running Hallmark'):\n"
+        "    print('held', flush=True); time.sleep(120)\n")
+    holder = subprocess.Popen([sys.executable, "-c", script, str(tmp_path), first.pg_schema_prefix],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(ConfigurationError, match="holds"):
+            with second.exclusive("a rebuild"):
+                pass
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(10)
+        with second.exclusive("running Hallmark", wait=20):
+            with pytest.raises(ConfigurationError, match="kept it for 1 s"):
+                with first.exclusive("running Hallmark", wait=1):  # a live holder: refused once the wait is over
+                    pass
+    finally:
+        holder.kill()
+        drop_schemas(first)
