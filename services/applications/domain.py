@@ -281,9 +281,14 @@ class KnownScheme(Aggregate):
         return natural_id("known-scheme", code.upper())
 
     @event("Learnt")
-    def __init__(self, *, code: str, documents: list[dict[str, Any]]) -> None:
+    def __init__(self, *, code: str, documents: list[dict[str, Any]], certification_type: str = "product",
+                 scheme_type: dict[str, Any] | None = None, levels: list[int] | None = None) -> None:
         self.code = code.upper()
         self.documents = documents
+        # The certification type and its rules as the catalogue gave them (ADR 0020): {} for schemes learnt before.
+        self.certification_type = certification_type
+        self.scheme_type = dict(scheme_type or {})
+        self.levels = list(levels or [])
 
     @event("DocumentLearnt")
     def learn_document(self, document: dict[str, Any]) -> None:

@@ -58,7 +58,9 @@ def on_registry(applications: Applications):
         if message.type == SCHEME_REGISTERED:
             if applications.find(KnownScheme.create_id(message.data["code"])) is not None:
                 return []
-            return [KnownScheme(code=message.data["code"], documents=message.data["documents"])]
+            return [KnownScheme(code=message.data["code"], documents=message.data["documents"],
+                                certification_type=message.data["certification_type"],
+                                scheme_type=message.data.get("scheme_type"), levels=message.data.get("levels"))]
         if message.type == SCHEME_DOCUMENT_VERSION_PUBLISHED:
             known = applications.find(KnownScheme.create_id(message.data["code"]))
             if known is None:

@@ -449,10 +449,16 @@ class KnownScheme(Aggregate):
         return natural_id("decisions-scheme", code.upper())
 
     @event("Learnt")
-    def __init__(self, *, code: str, max_suspension_months: int, renewal_window_months: int = 0) -> None:
+    def __init__(self, *, code: str, max_suspension_months: int, renewal_window_months: int = 0,
+                 certification_type: str = "product", scheme_type: dict[str, Any] | None = None,
+                 levels: list[int] | None = None) -> None:
         self.code = code.upper()
         self.max_suspension_months = max_suspension_months
         self.renewal_window_months = renewal_window_months  # R51; 0 for schemes learnt before windows existed
+        # The certification type and its rules as the catalogue gave them (ADR 0020): {} for schemes learnt before.
+        self.certification_type = certification_type
+        self.scheme_type = dict(scheme_type or {})
+        self.levels = list(levels or [])
 
 
 class Decision(Aggregate):

@@ -104,7 +104,9 @@ def on_registry(decisions: Decisions):
             if decisions.find(KnownScheme.create_id(data["code"])) is not None:
                 return []
             return [KnownScheme(code=data["code"], max_suspension_months=data["max_suspension_months"],
-                                renewal_window_months=data.get("renewal_window_months", 0))]
+                                renewal_window_months=data.get("renewal_window_months", 0),
+                                certification_type=data["certification_type"],
+                                scheme_type=data.get("scheme_type"), levels=data.get("levels"))]
         if message.type == CERTIFICATE_ISSUED:
             file = decisions.file_or_new(data["application_id"])
             file.note_certificate(number=data["number"], status="active")

@@ -92,6 +92,8 @@ class NewScheme(Strict):
     admission_surveillance_months: Annotated[int, Field(ge=0, le=120)] = 0
     renewal_window_months: Annotated[int, Field(ge=0, le=120)] = 0
     sampling_months: Annotated[int, Field(ge=0, le=120)] = 0
+    # R60: the levels of a scheme whose type is levelled (the catalogue's scheme_types), lowest first.
+    levels: Annotated[list[Annotated[int, Field(ge=1, le=100)]], at_most(20)] | None = None
 
 
 def router(registry: Registry) -> APIRouter:
@@ -176,6 +178,7 @@ def router(registry: Registry) -> APIRouter:
     @api.get("/v1/catalogue")
     def catalogue(actor: Annotated[Actor, Depends(require(*STAFF))]) -> dict:
         c = registry.catalogue
-        return {"marks": c.marks, "certification_types": c.certification_types, "document_kinds": c.document_kinds}
+        return {"marks": c.marks, "certification_types": c.certification_types, "document_kinds": c.document_kinds,
+                "scheme_types": c.scheme_types}
 
     return api

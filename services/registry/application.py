@@ -39,6 +39,8 @@ def scheme_view(scheme: Scheme, today: date) -> dict[str, Any]:
         "renewal_window_months": scheme.renewal_window_months,
         "sampling_months": scheme.sampling_months,
         "commission_decisions": scheme.commission_decisions,
+        "scheme_type": scheme.scheme_type,
+        "levels": scheme.levels,
         "version": scheme.version,
     }
 
@@ -63,7 +65,8 @@ class Registry(ServiceApplication):
             self.catalogue.check(spec["mark"], spec["certification_type"])
             if self.find(Scheme.create_id(spec["code"])) is not None:
                 raise Duplicate(f"Scheme {spec['code'].upper()} already exists")
-            scheme = Scheme(**spec, actor=actor, reason="scheme registered in the catalogue")
+            scheme = Scheme(**spec, scheme_type=self.catalogue.scheme_type(spec["certification_type"]), actor=actor,
+                            reason="scheme registered in the catalogue")
             return Outcome(201, scheme_view(scheme, self.clock.today()), [scheme])
 
         return self.execute(command, idempotency)

@@ -23,6 +23,15 @@ class Catalogue:
     document_kinds: list[str]
     # The certification body as its certificates name it; the signatory is a role, never a person (R9).
     body: dict[str, str] = field(default_factory=dict)
+    # What each certification type means for its schemes, as data (ADR 0020): the standard, what is certified
+    # ('subject': products, an organisation, a person), the audit kinds and initial stages of its evaluation, the
+    # audit a grant rests on, a fixed cycle and surveillance frequency, whether its schemes have levels, and for
+    # person certification its examination. The domain reads these; no scheme's name appears in the code.
+    scheme_types: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def scheme_type(self, certification_type: str) -> dict[str, Any]:
+        """The rules of a certification type ({} for a type the catalogue gives none)."""
+        return dict(self.scheme_types.get(certification_type, {}))
 
     def check(self, mark: str, certification_type: str) -> None:
         if mark not in self.marks:
@@ -85,12 +94,18 @@ class Scheme(Aggregate):
         admission_surveillance_months: int = 0,
         renewal_window_months: int = 0,
         sampling_months: int = 0,
+        scheme_type: dict[str, Any] | None = None,
+        levels: list[int] | None = None,
     ) -> None:
         """R48: an admission surveillance frequency is shorter than the admission period it runs in (0: none,
         the admission period is closed by one surveillance); a renewal window (R49's programme) fits the
-        validity. Schemes registered before these fields have none."""
+        validity. Schemes registered before these fields have none. R60: the scheme keeps to its certification
+        type's cycle, surveillance frequency and levels (``scheme_type``: the catalogue's rules for the type when
+        it was registered; None before types had rules)."""
         check_programme(admission_months=admission_months, admission_surveillance_months=admission_surveillance_months,
                         validity_months=validity_months, renewal_window_months=renewal_window_months)
+        check_scheme_type(scheme_type or {}, certification_type=certification_type, validity_months=validity_months,
+                          surveillance_months=surveillance_months, levels=levels)
         self.code = code.upper()
         self.mark = mark
         self.title = title
@@ -103,6 +118,8 @@ class Scheme(Aggregate):
         self.admission_surveillance_months = admission_surveillance_months
         self.renewal_window_months = renewal_window_months
         self.sampling_months = sampling_months
+        self.scheme_type = dict(scheme_type or {})
+        self.levels = list(levels or [])  # R60: e.g. the rungs of a ladder, lowest first
         # R53: the commission decisions the scheme's later document versions were published on.
         self.commission_decisions: list[dict[str, Any]] = []
 
@@ -171,6 +188,32 @@ def check_programme(
         raise InvalidCommand(
             f"R49: the renewal window of {renewal_window_months} months falls within the validity of "
             f"{validity_months} months", field="renewal_window_months")
+
+
+def check_scheme_type(
+    scheme_type: dict[str, Any], *, certification_type: str, validity_months: int, surveillance_months: int,
+    levels: list[int] | None,
+) -> None:
+    """R60: a scheme of a type with a fixed cycle (ISO/IEC 17021-1: three years) is valid for exactly that cycle and
+    surveilled at least as often as the type says (annually); a scheme of a levelled type states its levels
+    (distinct positive whole numbers, lowest first); a scheme of another type states none."""
+    cycle = scheme_type.get("cycle_months")
+    if cycle and validity_months != cycle:
+        raise InvalidCommand(
+            f"R60: a {certification_type} scheme is certified for a cycle of {cycle} months; validity_months is "
+            f"{validity_months}", field="validity_months")
+    most = scheme_type.get("surveillance_months")
+    if most and surveillance_months > most:
+        raise InvalidCommand(
+            f"R60: a {certification_type} scheme is surveilled at least every {most} months; surveillance_months is "
+            f"{surveillance_months}", field="surveillance_months")
+    if scheme_type.get("levelled"):
+        if not levels or len(set(levels)) != len(levels) or list(levels) != sorted(levels) or min(levels) < 1:
+            raise InvalidCommand(
+                f"R60: a {certification_type} scheme states its levels ('levels': distinct positive whole numbers, "
+                "lowest first, e.g. [1, 2, 3, 4, 5])", field="levels")
+    elif levels:
+        raise InvalidCommand(f"R60: a {certification_type} scheme has no levels; give none", field="levels")
 
 
 def next_surveillance(
