@@ -71,10 +71,10 @@ class Hallmark:
     def runs(self, component: str) -> bool:
         return self.component in ("all", component)
 
-    def sweep(self) -> list[str]:
+    def sweep(self, actor: str = "hallmark:registry") -> list[str]:
         if self.registry is None or self.certificates is None:
             return []
-        return self.registry.sweep(self.certificates.numbers(("active", "suspended")))
+        return self.registry.sweep(self.certificates.numbers(("active", "suspended")), actor=actor)
 
     def verify_trail(self) -> dict:
         """The log recomputed from the live event stores themselves (not from Kafka): in distributed

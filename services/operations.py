@@ -7,7 +7,7 @@ it and why; a retry that fails again records nothing and says why.
 """
 
 
-from typing import Annotated, Literal
+from typing import Annotated, Callable, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import Field
@@ -102,5 +102,20 @@ def people_router(vault: PeopleVault) -> APIRouter:
     @api.get("/v1/people/erasures")
     def erasures(actor: Annotated[Actor, Depends(require("admin", "assessor"))]) -> dict:
         return {"erasures": vault.erasures()}
+
+    return api
+
+
+def sweep_router(sweep: Callable[[str], list[str]]) -> APIRouter:
+    """The registry's daily checks, run now by an operator rather than at the next hourly sweep: expiry,
+    overdue suspensions and surveillance, conditional withdrawals and TRA/PTV transitions past their deadline
+    (R6, R43, R44, R50). Each flag it raises is an event with the operator as its actor."""
+    api = APIRouter(tags=["operations"])
+
+    @api.post("/v1/certificates/sweep")
+    def sweep_now(actor: Annotated[Actor, Depends(require("admin"))]) -> dict:
+        """Run the sweep now; answers the certificates it changed (expired or flagged)."""
+        changed = sweep(actor.person)
+        return {"changed": changed, "by": actor.person}
 
     return api

@@ -18,7 +18,7 @@ from services.audits.api import router as audits_router
 from services.bootstrap import Hallmark
 from services.decisions.api import router as decisions_router
 from services.directory import directory_router
-from services.operations import people_router
+from services.operations import people_router, sweep_router
 from services.operations import router as operations_router
 from services.projections.api import certificates_router, holder_router, trail_router
 from services.projections.signing import AnswerSigner
@@ -110,6 +110,7 @@ def create_app(hallmark: Hallmark, *, run_pump: bool = True) -> FastAPI:
         services["registry"] = [registry_router(hallmark.registry),
                                 certificates_router(hallmark.certificates, hallmark.clock.today, signer)]
         services["registry"].append(directory_router(hallmark.certificates, hallmark.clock.today))  # pages, ADR 0012
+        services["registry"].append(sweep_router(hallmark.sweep))
     if hallmark.partners is not None:  # with the certificate view: the registry component (ADR 0014)
         from services.partners.api import AUDIENCE, partners_router
 

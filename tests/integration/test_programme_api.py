@@ -266,3 +266,22 @@ def test_r53_only_an_admin_registers_a_commission_and_only_for_known_schemes_onc
     problem(api.post("/v1/schemes/commissions", {**body, "schemes": []}, *File.ADMIN), 422, "invalid-command")
     file.ok(api.post("/v1/schemes/commissions", body, *File.ADMIN), 201)
     problem(api.post("/v1/schemes/commissions", body, *File.ADMIN), 409, "duplicate")
+
+
+def test_an_admin_runs_the_sweep_now_over_http_and_its_flags_carry_the_admins_name(api, hallmark):
+    """POST /v1/certificates/sweep: the daily checks at once (R50 here), by an admin only; the flag's event
+    names who ran it, and a second run flags nothing new."""
+    file = granted(File(api), renewal_window_months=0)
+    deadline = today() + timedelta(days=20)
+    file.ok(publish_ptv(file, deadline), 201)
+    problem(api.post("/v1/certificates/sweep", {}, *File.DECIDER), 403, "forbidden")
+    hallmark.clock.fixed_today = deadline + timedelta(days=1)
+    try:
+        assert file.ok(api.post("/v1/certificates/sweep", {}, *File.ADMIN))["changed"] == [file.certificate]
+        assert file.ok(api.post("/v1/certificates/sweep", {}, *File.ADMIN))["changed"] == []
+    finally:
+        hallmark.clock.fixed_today = None
+    hallmark.settle()
+    trail = file.ok(api.get("/v1/audit-trail", *File.ADMIN, certificate_number=file.certificate))["entries"]
+    flagged = [e for e in trail if e["type"].endswith("TransitionOverdue")]
+    assert len(flagged) == 1 and flagged[0]["actor"] == File.ADMIN[0], flagged
