@@ -80,7 +80,7 @@ bench: venv postgres ## benchmarks: SQLite vs PostgreSQL; Kafka relay, freshness
 bench-search: venv postgres ## the directory's search with N certificates in it on both stores (default 1,000,000: long)
 	$(BIN)/python -m tests.bench.bench_directory --certificates 0 --search-scale $(or $(N),1000000)
 
-demo: venv ## drive one full lifecycle against a running instance (make run first; STORY=people for the second)
+demo: venv ## drive one full lifecycle against a running instance (make run first; STORY=people or STORY=schemes for the others)
 	$(BIN)/hallmark demo --story $(or $(STORY),lifecycle)
 
 token: venv ## print an admin token for the local default (make token SUB=alice ROLE=auditor)

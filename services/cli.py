@@ -432,10 +432,12 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="drive one full certification lifecycle through the HTTP API")
     demo.add_argument("--url", default=os.environ.get("HALLMARK_URL") or f"http://127.0.0.1:{os.environ.get('PORT') or 8000}",
                       help="the running instance (default: HALLMARK_URL, else http://127.0.0.1:$PORT, PORT 8000)")
-    demo.add_argument("--story", choices=("lifecycle", "people"), default="lifecycle",
+    demo.add_argument("--story", choices=("lifecycle", "people", "schemes"), default="lifecycle",
                       help="lifecycle: application to suspension and the assessor's evidence (default); people: "
                       "a laboratory, the holder's corrective action and comments, the printable certificate, "
-                      "a complaint leading to a special audit and a sanction")
+                      "a complaint leading to a special audit and a sanction; schemes: a scheme's admission period "
+                      "and programme, the sanctions ladder, a commission's PTV version and its missed transition, "
+                      "a CO2 Performance Ladder certificate and an asbestos expert's person certificate")
     demo.add_argument("--distributed", action="store_true",
                       default=os.environ.get("HALLMARK_DISTRIBUTED", "") not in ("", "0"),
                       help="distributed mode (make up): each path to its service's port, --url's port + 1..5 "

@@ -83,7 +83,8 @@ def say(text: str) -> None:
 
 
 def run_demo(base: str, settings: Settings, distributed: bool = False, story: str = "lifecycle") -> int:
-    """``story``: ``lifecycle`` (the main line, below) or ``people`` (services/demo_people.py)."""
+    """``story``: ``lifecycle`` (the main line, below), ``people`` (services/demo_people.py) or ``schemes``
+    (services/demo_schemes.py)."""
     try:
         secret = settings.local_secret(create=False)
     except ConfigurationError as error:
@@ -93,6 +94,10 @@ def run_demo(base: str, settings: Settings, distributed: bool = False, story: st
         from services.demo_people import PeopleClient, people_story
 
         client, shown = PeopleClient(base, secret, distributed), base
+    elif story == "schemes":
+        from services.demo_schemes import SchemesClient, schemes_story
+
+        client, shown = SchemesClient(base, secret, distributed), base
     else:
         client, shown = Client(base, secret, distributed), base
     if distributed:  # where the certificates and the public lookup are
@@ -105,6 +110,8 @@ def run_demo(base: str, settings: Settings, distributed: bool = False, story: st
         today = Clock(settings.timezone).today()
         if story == "people":
             return people_story(client, shown, today, settings.data_dir / "documents")
+        if story == "schemes":
+            return schemes_story(client, shown, today)
         return _demo(client, shown, today, settings.data_dir / "evidence")
     except httpx.ConnectError as error:
         where = f"{base} ({error})" if distributed else base

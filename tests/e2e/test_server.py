@@ -66,6 +66,25 @@ def test_guided_people_story_runs_through_the_api(server):
     assert "FAILED" not in out
 
 
+def test_guided_schemes_story_runs_through_the_api(server):
+    # Issue 10's story: an admission period and the programme, a maintenance refused without a surveillance
+    # audit, the sanctions ladder, a commission's PTV version whose missed transition flags the certificate.
+    result = subprocess.run(
+        [sys.executable, "-m", "services.cli", "demo", "--story", "schemes", "--url", server.url], env=server.env(),
+        capture_output=True, text=True, timeout=180,
+    )
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    assert "(surveillance every 3 months); planned surveillance:" in out
+    assert "422 /problems/invalid-command: A maintain decision rests on a reported surveillance audit" in out
+    assert "warning recorded; the certificate stays active" in out
+    assert "lifted by a restoration on verification audit" in out
+    assert "suspended until " in out and "restored on a verification newer than the suspension" in out
+    assert "without the commission's decision: 422" in out
+    assert "flagged for a suspension decision (R50)" in out
+    assert "FAILED" not in out
+
+
 def _accepted_application(server) -> tuple[str, str]:
     admin = _client(server, "Ada", "admin")
     code = admin.post("/v1/schemes", json=scheme_body()).json()["code"]
