@@ -303,6 +303,7 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None, comp
         ("applications<-decisions", a, ["decisions"], lambda: PolicyTarget(a, applications_policies.on_decisions(a))),
         ("audits<-applications", au, ["applications"], lambda: PolicyTarget(au, audits_policies.on_applications(au))),
         ("audits<-registry", au, ["registry"], lambda: PolicyTarget(au, audits_policies.on_registry(au))),
+        ("audits<-decisions", au, ["decisions"], lambda: PolicyTarget(au, audits_policies.on_decisions(au))),
         ("decisions<-applications", d, ["applications"],
          lambda: PolicyTarget(d, decisions_policies.on_applications(d))),
         ("decisions<-audits", d, ["audits"], lambda: PolicyTarget(d, decisions_policies.on_audits(d))),

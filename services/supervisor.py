@@ -44,7 +44,7 @@ DEFAULT_STATE_DIR = ".hallmark/up"
 ROUTES = {
     "applications": ("/v1/applications", "/v1/requests"),
     "audits": ("/v1/audits", "/v1/samples", "/v1/laboratory/", "/v1/worklist"),
-    "decisions": ("/v1/decisions", "/v1/appeals", "/v1/complaints", "/public/v1/complaints"),
+    "decisions": ("/v1/decisions", "/v1/appeals", "/v1/complaints", "/public/v1/complaints", "/v1/staff/"),
     "registry": ("/v1/schemes", "/v1/certificates", "/v1/catalogue", "/v1/partners", "/v1/oauth/", "/public/"),
     "projections": ("/v1/audit-trail", "/v1/trail/", "/v1/holder/", "/v1/people"),
 }

@@ -9,6 +9,8 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from shared.errors import ConflictOfInterest
+
 HALLMARK_NAMESPACE = uuid5(NAMESPACE_URL, "urn:hallmark")
 
 # How far back a consultancy or employment relation disqualifies a person (ISO/IEC 17065 4.2.10).
@@ -80,6 +82,80 @@ def advisers_within_cooling_off(consultancy: Iterable[dict[str, Any]], today: da
         if until is None or date.fromisoformat(str(until)) >= horizon:
             people.append(entry["person"])
     return people
+
+
+# The staff interest register (R57, R58): the kinds of relation a member of the body's staff declares with an
+# organisation the body certifies (ISO/IEC 17065 4.2.3, 4.2.10).
+INTEREST_KINDS = ("employed", "consultancy", "financial", "family", "other")
+
+
+def registration_key(registration_number: str | None) -> str:
+    """One form of a company registration number: ``BE 0123.456.789`` and ``be0123456789`` are one organisation."""
+    return "".join(ch for ch in (registration_number or "").upper() if ch.isalnum())
+
+
+def interests_within_cooling_off(interests: Iterable[dict[str, Any]], registration_number: str | None,
+                                 today: date) -> list[dict[str, Any]]:
+    """R58: the staff register's interests in the organisation ``registration_number`` that held at some time in the
+    cooling-off period before ``today`` (begun by today, and not ended before it began). An interest with no
+    ``until`` is ongoing."""
+    key = registration_key(registration_number)
+    if not key:
+        return []
+    horizon = years_before(today, COOLING_OFF_YEARS)
+    found = []
+    for interest in interests:
+        if registration_key(interest["organisation"]["registration_number"]) != key:
+            continue
+        until = interest.get("until")
+        if date.fromisoformat(str(interest["since"])) > today:
+            continue
+        if until is not None and date.fromisoformat(str(until)) < horizon:
+            continue
+        found.append(interest)
+    return found
+
+
+def check_staff_register(person: str, interests: Iterable[dict[str, Any]], acting_as: str) -> None:
+    """R2 as the staff interest register tells it (R58): ``interests`` are those in the file's organisation within
+    the cooling-off period (interests_within_cooling_off); a person holding one may not act as ``acting_as``."""
+    for interest in interests:
+        if same_person(interest["person"], person):
+            organisation = interest["organisation"]
+            period = f"since {interest['since']}" + (f" until {interest['until']}" if interest.get("until") else "")
+            raise ConflictOfInterest(
+                f"R2 (staff interest register): {person} has a registered {interest['kind']} interest in "
+                f"{organisation['name']} ({organisation['registration_number']}), {period}, within the last "
+                f"{COOLING_OFF_YEARS} years, and may not act as {acting_as} on its file",
+                source="staff_interest_register", interest_id=interest["interest_id"])
+
+
+class StaffInterests(Aggregate):
+    """What a service knows of the staff interest register that decisions keeps (R58): every interest registered,
+    with its end once ended. One per service store; learnt from ``StaffInterest.Registered`` and ``.Ended`` (in
+    decisions, kept with the register's own events in the same transaction). Internal to the service."""
+
+    @staticmethod
+    def create_id(**_: Any) -> UUID:
+        return natural_id("staff-interests", "register")
+
+    @event("Opened")
+    def __init__(self) -> None:
+        self.interests: dict[str, dict[str, Any]] = {}  # interest id -> person, organisation, kind, since, until
+
+    @event("InterestLearnt")
+    def learn(self, interest_id: str, person: str, organisation: dict[str, Any], kind: str, since: str,
+              until: str | None) -> None:
+        self.interests[interest_id] = {"interest_id": interest_id, "person": person, "organisation": organisation,
+                                       "kind": kind, "since": str(since), "until": str(until) if until else None}
+
+    @event("EndLearnt")
+    def learn_end(self, interest_id: str, until: str) -> None:
+        if interest_id in self.interests:
+            self.interests[interest_id] = {**self.interests[interest_id], "until": str(until)}
+
+    def within_cooling_off(self, registration_number: str | None, today: date) -> list[dict[str, Any]]:
+        return interests_within_cooling_off(self.interests.values(), registration_number, today)
 
 
 def current_documents(documents: Iterable[dict[str, Any]], today: date) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from services.applications.domain import (
     organisation_key,
 )
 from shared.application import Outcome, ServiceApplication
-from shared.domain import same_person
+from shared.domain import StaffInterests, same_person
 from shared.errors import NotFound, NotYetKnown
 from shared.idempotency import IdempotencyKey
 
@@ -95,6 +95,12 @@ class Applications(ServiceApplication):
     def application(self, application_id: str) -> Application:
         return self.load_as(Application, application_id)
 
+    def interests_in(self, registration_number: str | None) -> list[dict[str, Any]]:
+        """The staff register's interests in this organisation within the cooling-off period (R58), as learnt
+        from decisions, which keeps the register."""
+        known = self.find(StaffInterests.create_id())
+        return known.within_cooling_off(registration_number, self.clock.today()) if known else []
+
     def find_application(self, application_id: str) -> Application | None:
         try:
             return self.application(application_id)
@@ -171,7 +177,9 @@ class Applications(ServiceApplication):
     ) -> Outcome:
         def command() -> Outcome:
             application = self.application(application_id)
-            application.review_application(outcome=outcome, reason=reason, actor=actor, today=self.clock.today())
+            application.review_application(
+                outcome=outcome, reason=reason, actor=actor, today=self.clock.today(),
+                interests=self.interests_in((application.applicant or {}).get("registration_number")))
             return Outcome(200, application_view(application), [application])
 
         return self.execute(command, idempotency)

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Sequence
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from shared.domain import advisers_within_cooling_off, current_documents, natural_id, same_person
+from shared.domain import (
+    advisers_within_cooling_off,
+    check_staff_register,
+    current_documents,
+    natural_id,
+    same_person,
+)
 from shared.errors import ConflictOfInterest, Duplicate, InvalidCommand, InvalidTransition, NotPermitted
 
 REVIEW_OUTCOMES = ("accepted", "rejected", "information_requested")
@@ -97,21 +103,24 @@ class Application(Aggregate):
                 "body's staff see and act on it (R18)"
             )
 
-    def check_reviewer(self, reviewer: str, today: date) -> None:
-        """R2: nobody who advised the applicant in the last two years reviews its application."""
+    def check_reviewer(self, reviewer: str, today: date, interests: Sequence[dict[str, Any]] = ()) -> None:
+        """R2: nobody who advised the applicant in the last two years reviews its application: as the applicant
+        declared it, or as the staff interest register tells it (``interests`` in the applicant, R58)."""
         for adviser in advisers_within_cooling_off(self.consultancy, today):
             if same_person(adviser, reviewer):
                 raise ConflictOfInterest(
                     f"{reviewer} is declared as having advised {self.applicant['name']} in the last "
                     "two years and may not review this application"
                 )
+        check_staff_register(reviewer, interests, "reviewer of this application")
 
-    def review_application(self, *, outcome: str, reason: str, actor: str, today: date) -> None:
+    def review_application(self, *, outcome: str, reason: str, actor: str, today: date,
+                           interests: Sequence[dict[str, Any]] = ()) -> None:
         if outcome not in REVIEW_OUTCOMES:
             raise InvalidCommand(f"A review is {' or '.join(REVIEW_OUTCOMES)}, not {outcome!r}")
         if self.status != "submitted":
             raise InvalidTransition(f"Application {self.id} is {self.status}; only a submitted one is reviewed")
-        self.check_reviewer(actor, today)
+        self.check_reviewer(actor, today, interests)
         self._reviewed(outcome=outcome, reviewed_on=today, actor=actor, reason=reason)
 
     @event("Reviewed")

@@ -14,12 +14,17 @@ from shared.contract.types import (
     DECISION_RECORDED,
     SCHEME_DOCUMENT_VERSION_PUBLISHED,
     SCHEME_REGISTERED,
+    STAFF_INTEREST_ENDED,
+    STAFF_INTEREST_REGISTERED,
 )
+from shared.domain import StaffInterests
 from shared.messages import Message
 
 
 def on_decisions(applications: Applications):
     def policy(message: Message) -> Iterable[Any]:
+        if message.type in (STAFF_INTEREST_REGISTERED, STAFF_INTEREST_ENDED):
+            return staff_interest(message)
         if message.type != DECISION_RECORDED:
             return []
         outcome = message.data["outcome"]
@@ -33,6 +38,17 @@ def on_decisions(applications: Applications):
         application.note_decision(outcome=message.data["outcome"], decision_id=message.subject,
                                   actor=message.actor, reason=f"{message.data['outcome']} by decision {message.subject}")
         return [application]
+
+    def staff_interest(message: Message) -> list[Any]:
+        """The staff interest register that decisions keeps: R2 judges reviewers by it too (R58)."""
+        known = applications.find(StaffInterests.create_id()) or StaffInterests()
+        data = message.data
+        if message.type == STAFF_INTEREST_REGISTERED:
+            known.learn(interest_id=message.subject, person=data["person"], organisation=data["organisation"],
+                        kind=data["kind"], since=data["since"], until=data.get("until"))
+        else:
+            known.learn_end(interest_id=message.subject, until=data["until"])
+        return [known]
 
     def requests_decided(message: Message) -> list[Any]:
         """The holder's open requests of that kind on that certificate are answered by the decision."""

@@ -18,7 +18,7 @@ from services.audits.domain import (
     same_organisation,
 )
 from shared.application import Outcome, ServiceApplication
-from shared.domain import FileLink
+from shared.domain import FileLink, StaffInterests
 from shared.errors import InvalidCommand, InvalidTransition, NotFound, NotYetKnown
 from shared.idempotency import IdempotencyKey
 
@@ -201,6 +201,12 @@ class Audits(ServiceApplication):
 
         return self.execute(command, idempotency)
 
+    def interests_in(self, registration_number: str | None) -> list[dict[str, Any]]:
+        """The staff register's interests in this organisation within the cooling-off period (R58), as learnt
+        from decisions, which keeps the register."""
+        known = self.find(StaffInterests.create_id())
+        return known.within_cooling_off(registration_number, self.clock.today()) if known else []
+
     def assign(
         self, audit_id: str, person: str, role: str, declaration: dict[str, Any], actor: str,
         idempotency: IdempotencyKey | None = None,
@@ -211,7 +217,7 @@ class Audits(ServiceApplication):
             consultancy = file.consultancy if file else []
             audit.assign(
                 person=person, role=role, declaration=declaration, consultancy=consultancy,
-                today=self.clock.today(), actor=actor,
+                today=self.clock.today(), actor=actor, interests=self.interests_in(file.organisation if file else None),
             )
             return Outcome(200, audit_view(audit, self.clock.today()), [audit])
 

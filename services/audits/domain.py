@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import re
 from datetime import date
-from typing import Any
+from typing import Any, Sequence
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from shared.calendar import add_working_days
-from shared.domain import advisers_within_cooling_off, natural_id, same_person
+from shared.domain import advisers_within_cooling_off, check_staff_register, natural_id, same_person
 from shared.errors import (
     ConflictOfInterest,
     Duplicate,
@@ -104,8 +104,10 @@ class Audit(Aggregate):
 
     def assign(
         self, *, person: str, role: str, declaration: dict[str, Any], consultancy: list[dict[str, Any]],
-        today: date, actor: str,
+        today: date, actor: str, interests: Sequence[dict[str, Any]] = (),
     ) -> None:
+        """R2: ``consultancy`` is the holder's declaration; ``interests`` the staff register's interests in the
+        holder within the cooling-off period (R58)."""
         self._check_open()
         if not declaration.get("independent"):
             raise ConflictOfInterest(
@@ -118,6 +120,7 @@ class Audit(Aggregate):
                     f"{person} advised the applicant in the last two years (consultancy declaration) "
                     "and may not evaluate it"
                 )
+        check_staff_register(person, interests, f"{role.replace('_', ' ')} (audit team member)")
         if self.member(person) is not None:
             raise Duplicate(f"{person} is already on the team of audit {self.id}")
         if role == "lead_auditor" and self.lead_auditor is not None:

@@ -15,8 +15,10 @@ from shared.contract.types import (
     APPLICATION_WITHDRAWN,
     CERTIFICATE_ISSUED,
     CERTIFICATE_STATUS_CHANGED,
+    STAFF_INTEREST_ENDED,
+    STAFF_INTEREST_REGISTERED,
 )
-from shared.domain import FileLink
+from shared.domain import FileLink, StaffInterests
 from shared.messages import Message
 
 # The status of the application after events that carry none of their own.
@@ -51,6 +53,23 @@ def on_applications(audits: Audits):
             file.learn_status(_STATUS_AFTER.get(message.type) or message.data["outcome"])
             return [file]
         return []
+
+    return policy
+
+
+def on_decisions(audits: Audits):
+    """The staff interest register that decisions keeps: R2 judges audit team members by it too (R58)."""
+    def policy(message: Message) -> Iterable[Any]:
+        if message.type not in (STAFF_INTEREST_REGISTERED, STAFF_INTEREST_ENDED):
+            return []
+        known = audits.find(StaffInterests.create_id()) or StaffInterests()
+        data = message.data
+        if message.type == STAFF_INTEREST_REGISTERED:
+            known.learn(interest_id=message.subject, person=data["person"], organisation=data["organisation"],
+                        kind=data["kind"], since=data["since"], until=data.get("until"))
+        else:
+            known.learn_end(interest_id=message.subject, until=data["until"])
+        return [known]
 
     return policy
 

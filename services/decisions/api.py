@@ -8,8 +8,15 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 from pydantic import Field, StrictBool, model_validator
 
-from services.decisions.application import Decisions, appeal_view, complaint_view, decision_view
-from services.decisions.domain import COMPLAINT_KINDS, COMPLAINT_OUTCOMES, NOTICE_RECIPIENTS
+from services.decisions.application import Decisions, appeal_view, complaint_view, decision_view, interest_view
+from services.decisions.domain import (
+    COMMITTEE_ROLES,
+    COMPLAINT_KINDS,
+    COMPLAINT_OUTCOMES,
+    NOTICE_RECIPIENTS,
+    VOTES,
+)
+from shared.domain import INTEREST_KINDS
 from shared.errors import InvalidCommand
 from shared.http.answers import respond
 from shared.http.auth import STAFF, Actor, require
@@ -28,6 +35,7 @@ from shared.http.fields import (
     Name,
     PathId,
     PersonName,
+    SearchParam,
     Strict,
     Text,
     TextOrEmpty,
@@ -89,9 +97,52 @@ class NewAppeal(Strict):
 
 
 class AppealDecision(Strict):
-    committee: Annotated[list[PersonName], at_most(MAX_COMMITTEE, at_least=1)]
-    outcome: Literal["upheld", "dismissed"]
+    """With a convened committee (R54-R56) the votes decide: ``committee`` and ``outcome`` may be left out, and if
+    given must agree with them. Without one, both are named here (the earlier form)."""
+
+    committee: Annotated[list[PersonName], at_most(MAX_COMMITTEE, at_least=1)] | None = None
+    outcome: Literal["upheld", "dismissed"] | None = None
     rationale: Text
+
+
+class CommitteeMember(Strict):
+    person: PersonName
+    role: Literal[COMMITTEE_ROLES]  # type: ignore[valid-type]
+    organisation: Name | None = None  # whom the member represents (a public authority, the users, ...)
+
+
+class CommitteeComposition(Strict):
+    members: Annotated[list[CommitteeMember], at_most(MAX_COMMITTEE, at_least=1)]
+    reason: Text
+
+
+class Vote(Strict):
+    """A member's vote; ``member`` only when the secretary (an administrator) records it for them."""
+
+    member: PersonName | None = None
+    vote: Literal[VOTES]  # type: ignore[valid-type]
+    reason: Text
+
+
+class InterestOrganisation(Strict):
+    name: Name
+    registration_number: Label
+
+
+class NewInterest(Strict):
+    """An interest of a member of staff in an organisation (R57): ``until`` when it has already ended."""
+
+    person: PersonName
+    organisation: InterestOrganisation
+    kind: Literal[INTEREST_KINDS]  # type: ignore[valid-type]
+    since: date
+    until: date | None = None
+    reason: Text
+
+
+class InterestEnd(Strict):
+    until: date | None = None  # absent: today
+    reason: Text
 
 
 # An e-mail address as people write one (ASCII; the complaint needs a way to answer, not RFC 5322 in full).
@@ -169,6 +220,9 @@ class ComplaintNotice(Strict):
 COMPLAINT_STATUSES = ("lodged", "acknowledged", "admissible", "investigating", "decided", "closed")
 COMPLAINT_HANDLERS = ("admin", "decision_maker")  # who records a complaint's steps
 COMPLAINT_READERS = ("assessor", "admin", "decision_maker")
+# The staff interest register: an administrator keeps it; staff read it, so whoever assigns reviewers, auditors,
+# deciders, handlers or committee members sees who may not act for an organisation (R58).
+INTEREST_KEEPERS = ("admin",)
 
 
 def router(decisions: Decisions) -> APIRouter:
@@ -199,6 +253,57 @@ def router(decisions: Decisions) -> APIRouter:
     ) -> JSONResponse:
         outcome = decisions.decide_appeal(appeal_id, body.model_dump(), actor.person, key)
         return respond(outcome)
+
+    @api.post("/v1/appeals/{appeal_id}/committee")
+    def convene_committee(
+        appeal_id: PathId, body: CommitteeComposition, actor: Annotated[Actor, Depends(require("admin"))], key: Key
+    ) -> JSONResponse:
+        """The appeal committee's composition: at least three members, one chair (R54), none involved in the
+        contested decision (R8), acting for the appellant (R12) or with an interest in the holder (R2, R58)."""
+        return respond(decisions.convene_committee(appeal_id, body.model_dump(), actor.person, key))
+
+    @api.post("/v1/appeals/{appeal_id}/votes")
+    def vote(appeal_id: PathId, body: Vote, actor: Annotated[Actor, Depends(require(*STAFF))], key: Key
+             ) -> JSONResponse:
+        """A committee member's vote with its reason (R56); the outcome follows from the votes (R55)."""
+        as_secretary = bool(body.member) and actor.has("admin")
+        return respond(decisions.record_vote(appeal_id, body.model_dump(), actor.person, as_secretary, key))
+
+    # -- the staff interest register (R57, R58) -------------------------------------------------------
+
+    @api.post("/v1/staff/interests", status_code=201)
+    def register_interest(body: NewInterest, actor: Annotated[Actor, Depends(require(*INTEREST_KEEPERS))],
+                          key: Key) -> JSONResponse:
+        """A staff member's interest in an organisation: R2 then refuses them for its files (R58)."""
+        return respond(decisions.register_interest(body.model_dump(), actor.person, key))
+
+    @api.get("/v1/staff/interests")
+    def list_interests(
+        actor: Annotated[Actor, Depends(require(*STAFF))],
+        person: SearchParam = None,
+        registration_number: LabelParam = None,
+        limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = PAGE_DEFAULT,
+        cursor: CursorParam = None,
+    ) -> dict:
+        """The register in order of registration, by person or by organisation (its registration number), a page at
+        a time."""
+        position = decode_cursor("staff-interests", cursor) if cursor else "0"
+        if not position.isdigit():
+            raise InvalidCommand("cursor is not one this listing gave out; start again without it")
+        items, more = decisions.interests(person=person, organisation=registration_number, after=int(position),
+                                          limit=limit)
+        return {"items": items,
+                "next_cursor": encode_cursor("staff-interests", str(more)) if more is not None else None}
+
+    @api.get("/v1/staff/interests/{interest_id}")
+    def read_interest(interest_id: PathId, actor: Annotated[Actor, Depends(require(*STAFF))]) -> dict:
+        return interest_view(decisions.interest(interest_id))
+
+    @api.post("/v1/staff/interests/{interest_id}/end")
+    def end_interest(interest_id: PathId, body: InterestEnd,
+                     actor: Annotated[Actor, Depends(require(*INTEREST_KEEPERS))], key: Key) -> JSONResponse:
+        """The interest ended (a new event; the entry is never edited); R2 still counts it for two years."""
+        return respond(decisions.end_interest(interest_id, body.model_dump(), actor.person, key))
 
     # -- complaints (ISO/IEC 17065 7.13) --------------------------------------------------------------
 

@@ -14,10 +14,12 @@ from services.decisions.domain import (
     ComplaintRegister,
     Decision,
     KnownScheme,
+    StaffInterest,
     check_complaint,
+    check_interest,
 )
 from shared.application import Outcome, ServiceApplication
-from shared.domain import FileLink, same_person
+from shared.domain import FileLink, StaffInterests, registration_key, same_person
 from shared.errors import Duplicate, InvalidCommand, NotFound, NotPermitted, NotYetKnown
 from shared.idempotency import IdempotencyKey
 
@@ -67,6 +69,29 @@ def appeal_view(appeal: Appeal) -> dict[str, Any]:
         "committee": appeal.committee,
         "outcome": appeal.outcome,
         "rationale": appeal.rationale,
+        # The convened committee and its recorded votes (R54-R56), for staff; empty for an appeal decided in the
+        # earlier form, or recorded before committees were convened.
+        "members": getattr(appeal, "members", []),
+        "convened": getattr(appeal, "convened", None),
+        "votes": getattr(appeal, "votes", []),
+        "tally": getattr(appeal, "tally", None) or (appeal.count() if getattr(appeal, "members", []) else None),
+    }
+
+
+def interest_view(interest: StaffInterest) -> dict[str, Any]:
+    """An entry of the staff interest register (R57), for staff."""
+    return {
+        "id": str(interest.id),
+        "person": interest.person,
+        "organisation": interest.organisation,
+        "kind": interest.kind,
+        "since": interest.since.isoformat(),
+        "until": interest.until.isoformat() if interest.until else None,
+        "status": "ended" if interest.ended or interest.until else "ongoing",
+        "registered_on": interest.registered_on.isoformat(),
+        "registered_by": interest.registered_by,
+        "reason": interest.reason,
+        "ended": interest.ended,
     }
 
 
@@ -112,13 +137,77 @@ def complaint_receipt(complaint: Complaint) -> dict[str, Any]:
 
 class Decisions(ServiceApplication):
     name = "decisions"
-    published = (Decision, Appeal, Complaint)
+    published = (Decision, Appeal, Complaint, StaffInterest)
 
     def file(self, application_id: str) -> CertificationFile | None:
         return self.find(CertificationFile.create_id(application_id))
 
     def file_or_new(self, application_id: str) -> CertificationFile:
         return self.file(application_id) or CertificationFile(application_id=application_id)
+
+    # -- the staff interest register (R57, R58) -----------------------------------------------
+
+    def staff_interests(self) -> StaffInterests | None:
+        """The register's index: every interest, as R2 reads it (kept with each register event)."""
+        return self.find(StaffInterests.create_id())
+
+    def interests_in(self, registration_number: str | None) -> list[dict[str, Any]]:
+        """The register's interests in this organisation within the cooling-off period before today (R58)."""
+        known = self.staff_interests()
+        return known.within_cooling_off(registration_number, self.clock.today()) if known else []
+
+    def interest(self, interest_id: str) -> StaffInterest:
+        return self.load_as(StaffInterest, interest_id)
+
+    def register_interest(self, request: dict[str, Any], actor: str, idempotency: IdempotencyKey | None = None
+                          ) -> Outcome:
+        def command() -> Outcome:
+            today = self.clock.today()
+            known = self.staff_interests() or StaffInterests()
+            organisation = {"name": request["organisation"]["name"],
+                            "registration_number": request["organisation"]["registration_number"]}
+            check_interest(person=request["person"], organisation=organisation, kind=request["kind"],
+                           since=request["since"], until=request.get("until"), today=today,
+                           current=list(known.interests.values()))
+            interest = StaffInterest(person=request["person"], organisation=organisation, kind=request["kind"],
+                                     since=request["since"], until=request.get("until"), registered_on=today,
+                                     actor=actor, reason=request["reason"])
+            known.learn(interest_id=str(interest.id), person=interest.person, organisation=organisation,
+                        kind=interest.kind, since=interest.since.isoformat(),
+                        until=interest.until.isoformat() if interest.until else None)
+            return Outcome(201, interest_view(interest), [interest, known])
+
+        return self.execute(command, idempotency)
+
+    def end_interest(self, interest_id: str, request: dict[str, Any], actor: str,
+                     idempotency: IdempotencyKey | None = None) -> Outcome:
+        def command() -> Outcome:
+            interest = self.interest(interest_id)
+            today = self.clock.today()
+            interest.end(until=request.get("until") or today, today=today, actor=actor, reason=request["reason"])
+            known = self.staff_interests() or StaffInterests()
+            known.learn_end(interest_id=str(interest.id), until=interest.until.isoformat())
+            return Outcome(200, interest_view(interest), [interest, known])
+
+        return self.execute(command, idempotency)
+
+    def interests(self, *, person: str | None = None, organisation: str | None = None, after: int = 0,
+                  limit: int = 50) -> tuple[list[dict[str, Any]], int | None]:
+        """The register in order of registration, filtered; the position to continue after, if there is more."""
+        known = self.staff_interests()
+        entries = list(known.interests) if known else []
+        items: list[dict[str, Any]] = []
+        position = after
+        while position < len(entries) and len(items) < limit:
+            entry = known.interests[entries[position]]  # type: ignore[union-attr]
+            position += 1
+            if person and not same_person(entry["person"], person):
+                continue
+            if organisation and registration_key(entry["organisation"]["registration_number"]) != \
+                    registration_key(organisation):
+                continue
+            items.append(interest_view(self.interest(entry["interest_id"])))
+        return items, position if position < len(entries) else None
 
     def decision(self, decision_id: str) -> Decision:
         return self.load_as(Decision, decision_id)
@@ -159,6 +248,7 @@ class Decisions(ServiceApplication):
                 effective_from=effective_from, today=today, scope=request.get("scope"),
                 products=request.get("products"), terms=terms,
                 max_suspension_months=known.max_suspension_months if known else None,
+                interests=self.interests_in(file.registration_number),
             )
             complaint_id = request.get("complaint_id")
             if complaint_id:
@@ -242,12 +332,8 @@ class Decisions(ServiceApplication):
         def command() -> Outcome:
             appeal = self.appeal(appeal_id)
             file = self.file(appeal.application_id)
-            advisers = file.advisers(self.clock.today()) if file else []
-            holder_people = [((file.application if file else None) or {}).get("submitted_by", "")]
-            appeal.decide(
-                committee=request["committee"], outcome=request["outcome"], rationale=request["rationale"],
-                advisers=advisers, actor=actor, holder_people=holder_people,
-            )
+            appeal.decide(committee=request.get("committee"), outcome=request.get("outcome"),
+                          rationale=request["rationale"], actor=actor, **self._appeal_facts(appeal))
             changed: list[Any] = [appeal]
             if file is not None and appeal.outcome == "upheld" and appeal.contested_outcome == "refuse":
                 file.reopen(decision_id=appeal.decision_id, appeal_id=str(appeal.id), actor=actor)
@@ -264,6 +350,38 @@ class Decisions(ServiceApplication):
                                         appeal_id=str(appeal.id), actor=actor, contested="withdraw")
                 changed.append(file)
             return Outcome(200, appeal_view(appeal), changed)
+
+        return self.execute(command, idempotency)
+
+    def _appeal_facts(self, appeal: Appeal) -> dict[str, Any]:
+        """What R2 and R12 judge a committee member by: the holder's advisers (its declaration), the staff register's
+        interests in the holder (R58), and the holder's own people."""
+        file = self.file(appeal.application_id)
+        application = (file.application if file else None) or {}
+        return {"advisers": file.advisers(self.clock.today()) if file else [],
+                "holder_people": [application.get("submitted_by", "")],
+                "interests": self.interests_in(file.registration_number if file else None)}
+
+    def convene_committee(self, appeal_id: str, request: dict[str, Any], actor: str,
+                          idempotency: IdempotencyKey | None = None) -> Outcome:
+        """R54: the appeal committee's composition, each member judged by R8, R12 and R2."""
+        def command() -> Outcome:
+            appeal = self.appeal(appeal_id)
+            appeal.convene(members=request["members"], today=self.clock.today(), actor=actor, reason=request["reason"],
+                           **self._appeal_facts(appeal))
+            return Outcome(200, appeal_view(appeal), [appeal])
+
+        return self.execute(command, idempotency)
+
+    def record_vote(self, appeal_id: str, request: dict[str, Any], actor: str, as_secretary: bool,
+                    idempotency: IdempotencyKey | None = None) -> Outcome:
+        """R56: a member's vote, recorded by the member (or by the secretary, an administrator, for them)."""
+        def command() -> Outcome:
+            appeal = self.appeal(appeal_id)
+            member = request.get("member") or actor
+            appeal.vote(member=member, vote=request["vote"], reason=request["reason"], today=self.clock.today(),
+                        actor=actor, for_member=as_secretary, **self._appeal_facts(appeal))
+            return Outcome(200, appeal_view(appeal), [appeal])
 
         return self.execute(command, idempotency)
 
@@ -340,12 +458,15 @@ class Decisions(ServiceApplication):
 
         return self.execute(command, idempotency)
 
-    def _impartiality_facts(self, complaint: Complaint) -> tuple[list[str], list[str]]:
-        """Who evaluated or decided the file concerned, and who advised its holder lately (R25)."""
+    def _impartiality_facts(self, complaint: Complaint) -> tuple[list[str], list[str], list[dict[str, Any]]]:
+        """Who evaluated or decided the file concerned, who advised its holder lately (R25), and the staff
+        register's interests in the holder (R58): the file's, or the holder the complaint names."""
         file = self.file(complaint.application_id) if complaint.application_id else None
+        holder = (complaint.subject.get("holder") or {}).get("registration_number")
         if file is None:
-            return [], []
-        return file.involved_people(), file.advisers(self.clock.today())
+            return [], [], self.interests_in(holder)
+        return file.involved_people(), file.advisers(self.clock.today()), \
+            self.interests_in(file.registration_number or holder)
 
     def complaint_step(self, complaint_id: str, step: str, request: dict[str, Any], actor: str,
                        idempotency: IdempotencyKey | None = None) -> Outcome:
@@ -359,9 +480,9 @@ class Decisions(ServiceApplication):
                 complaint.decide_admissibility(admissible=request["admissible"], today=today, actor=actor,
                                                reason=request["reason"])
             elif step == "handler":
-                involved, advisers = self._impartiality_facts(complaint)
+                involved, advisers, interests = self._impartiality_facts(complaint)
                 complaint.assign_handler(person=request["handler"], involved=involved, advisers=advisers, today=today,
-                                         actor=actor, reason=request["reason"])
+                                         actor=actor, reason=request["reason"], interests=interests)
             elif step == "audit":
                 audit_id = request["audit_id"]
                 link = self.find(FileLink.create_id("audit", audit_id))
@@ -374,10 +495,10 @@ class Decisions(ServiceApplication):
                                      today=today, actor=actor, reason=request["reason"])
             elif step == "outcome":
                 cited = [self.decision(decision_id) for decision_id in request["decision_ids"]]
-                involved, advisers = self._impartiality_facts(complaint)
+                involved, advisers, interests = self._impartiality_facts(complaint)
                 complaint.decide_outcome(
                     outcome=request["outcome"], involved=involved, advisers=advisers, today=today, actor=actor,
-                    rationale=request["rationale"],
+                    rationale=request["rationale"], interests=interests,
                     decisions=[{"id": str(d.id), "outcome": d.outcome, "application_id": d.application_id}
                                for d in cited])
             elif step == "notice":

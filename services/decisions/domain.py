@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Sequence
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from shared.certificate_states import OUTCOME_STATUS, REVISIONS, check_outcome, check_suspension_until
-from shared.domain import add_months, advisers_within_cooling_off, natural_id, person_key, same_person
+from shared.domain import (
+    INTEREST_KINDS,
+    add_months,
+    advisers_within_cooling_off,
+    check_staff_register,
+    natural_id,
+    person_key,
+    registration_key,
+    same_person,
+)
 from shared.errors import (
     AgreementMissing,
     ConflictOfInterest,
+    Duplicate,
     EffectiveDateBeforeDecision,
     InvalidCommand,
     InvalidTransition,
+    NotPermitted,
     NotYetKnown,
     OpenMajorNonconformity,
     OpenNonconformity,
@@ -59,6 +70,11 @@ COMPLAINT_OUTCOMES = ("well_founded", "unfounded")
 SANCTIONS = frozenset({"warning", "conditional_withdrawal", "suspend", "withdraw", "reduce_scope"})
 NOTICE_RECIPIENTS = ("complainant", "holder")
 COMPLAINT_AUDIT_KINDS = frozenset({"special"})  # an investigation's audit is a special (unannounced) one
+# The appeals committee (7.13; R54-R56): its members' roles, the votes they cast, and the quorum.
+COMMITTEE_ROLES = ("chair", "member")
+APPEAL_OUTCOMES = ("upheld", "dismissed")
+VOTES = (*APPEAL_OUTCOMES, "abstain")
+COMMITTEE_QUORUM = 3
 
 
 class CertificationFile(Aggregate):
@@ -171,12 +187,20 @@ class CertificationFile(Aggregate):
     def advisers(self, today: date) -> list[str]:
         return advisers_within_cooling_off((self.application or {}).get("consultancy", []), today)
 
-    def check_impartial(self, person: str, today: date, acting_as: str) -> None:
-        """R2 then R1 for a reviewer or decider of this file."""
+    @property
+    def registration_number(self) -> str | None:
+        """The holder's registration number, which the staff interest register names (R58)."""
+        return ((self.application or {}).get("applicant") or {}).get("registration_number")
+
+    def check_impartial(self, person: str, today: date, acting_as: str,
+                        interests: Sequence[dict[str, Any]] = ()) -> None:
+        """R2 (the applicant's declaration, then the staff interest register's ``interests`` in the holder within
+        the cooling-off period, R58) then R1 for a reviewer or decider of this file."""
         if any(same_person(adviser, person) for adviser in self.advisers(today)):
             raise ConflictOfInterest(
                 f"{person} advised the applicant in the last two years and may not act as {acting_as} on this file"
             )
+        check_staff_register(person, interests, acting_as)
         audits = self.involved_in_evaluation(person)
         if audits:
             raise SeparationOfDuties(
@@ -217,6 +241,7 @@ class CertificationFile(Aggregate):
         self, *, outcome: str, decider: str, certificate_number: str | None, basis: list[str],
         effective_from: date, today: date, scope: str | None, products: list[dict[str, Any]] | None = None,
         terms: dict[str, Any] | None = None, max_suspension_months: int | None = None,
+        interests: Sequence[dict[str, Any]] = (),
     ) -> None:
         """Every rule a decision must meet before it is recorded. ``terms``: what a rung of the sanctions ladder
         states (conditions, until, deadline, voluntary, request_id, appeal_id; R40-R46); ``max_suspension_months``:
@@ -233,7 +258,7 @@ class CertificationFile(Aggregate):
         self.check_terms(outcome, terms, certificate_number, effective_from, max_suspension_months)
         if outcome in NEEDS_BASIS and not basis:
             raise InvalidCommand(f"A {outcome} decision cites the reported audits it rests on ('basis')")
-        self.check_impartial(decider, today, "decision maker")
+        self.check_impartial(decider, today, "decision maker", interests)
         if effective_from < today:
             raise EffectiveDateBeforeDecision(
                 f"effective_from {effective_from} is before the decision date {today}"
@@ -516,6 +541,11 @@ class Decision(Aggregate):
 class Appeal(Aggregate):
     """An appeal against a decision, decided by a committee not involved in it (7.13, R8).
 
+    The committee is convened with its composition (R54: at least three members, one of them the chair), each
+    member records a vote with a reason (R56), and the outcome follows from the votes (R55: the majority of the
+    votes cast, the chair's vote breaking a tie). An appeal decided in the earlier way, by naming the committee
+    and its outcome in one step, records no composition nor votes and stays possible while none is convened.
+
     One appeal per contested decision: its id derives from the decision's, so the store itself
     refuses a second one."""
 
@@ -540,43 +570,236 @@ class Appeal(Aggregate):
         self.committee: list[str] = []
         self.outcome: str | None = None
         self.rationale: str | None = None
+        self.members: list[dict[str, Any]] = []  # the convened committee: person, role, organisation (R54)
+        self.convened: dict[str, Any] | None = None  # when and by whom, and why
+        self.votes: list[dict[str, Any]] = []  # each member's vote, in the order recorded (R56)
+        self.tally: dict[str, Any] | None = None  # how the votes decided it (R55)
+
+    # -- R8, R12, R2 for every member -----------------------------------------------------------
+
+    def check_member(self, member: str, *, advisers: list[str], holder_people: Sequence[str] = (),
+                     interests: Sequence[dict[str, Any]] = (), acting_as: str = "a member of the appeal committee",
+                     ) -> None:
+        """R8: not involved in the contested decision or its evaluation; R2: did not advise the holder (its
+        declaration) and has no interest in it on the staff register (R58); R12: does not act for the appellant."""
+        if any(same_person(member, person) for person in self.involved):
+            raise SeparationOfDuties(
+                f"{member} was involved in the contested decision {self.decision_id} or its evaluation "
+                "and may not sit on the appeal committee"
+            )
+        if any(same_person(member, adviser) for adviser in advisers):
+            raise ConflictOfInterest(f"{member} advised the holder in the last two years")
+        check_staff_register(member, interests, acting_as)
+        own = [self.appellant, self.lodged_by, *holder_people]
+        if any(same_person(member, person) for person in own if person):
+            raise ConflictOfInterest(
+                f"{member} acts for the appellant (appellant, lodged the appeal, or the holder's own people) "
+                "and may not sit on the committee that decides the appeal"
+            )
+
+    def _check_open(self) -> None:
+        if self.status == "decided":
+            raise InvalidTransition(f"Appeal {self.id} is already decided")
+
+    # -- the committee and its votes (R54-R56) --------------------------------------------------
+
+    def convene(self, *, members: list[dict[str, Any]], advisers: list[str], today: date, actor: str, reason: str,
+                holder_people: Sequence[str] = (), interests: Sequence[dict[str, Any]] = ()) -> None:
+        """R54: the committee is at least COMMITTEE_QUORUM people, each once, exactly one of them the chair; every
+        member meets R8, R12 and R2. Convening again (a member unable to sit) replaces the composition; the
+        votes cast under the earlier one lapse, and the trail keeps both."""
+        self._check_open()
+        for member in members:
+            if member.get("role") not in COMMITTEE_ROLES:
+                raise InvalidCommand(f"A committee member's role is one of {', '.join(COMMITTEE_ROLES)} ('role')")
+        if len(members) < COMMITTEE_QUORUM:
+            raise InvalidCommand(f"R54: an appeal committee has at least {COMMITTEE_QUORUM} members (quorum); "
+                                 f"{len(members)} named", field="members")
+        if len({person_key(m["person"]) for m in members}) != len(members):
+            raise InvalidCommand("R54: the appeal committee names the same person more than once", field="members")
+        chairs = [m["person"] for m in members if m["role"] == "chair"]
+        if len(chairs) != 1:
+            raise InvalidCommand(f"R54: an appeal committee has exactly one chair; {len(chairs)} named",
+                                 field="members")
+        for member in members:
+            self.check_member(member["person"], advisers=advisers, holder_people=holder_people, interests=interests)
+        self._convened(members=[{"person": m["person"], "role": m["role"], "organisation": m.get("organisation")}
+                                for m in members], convened_on=today, actor=actor, reason=reason)
+
+    @event("CommitteeConvened")
+    def _convened(self, members: list[dict[str, Any]], convened_on: date, actor: str, reason: str) -> None:
+        self.status = "convened"
+        self.members = members
+        self.convened = {"on": convened_on.isoformat(), "by": actor, "reason": reason}
+        self.votes = []
+
+    def seat(self, person: str) -> dict[str, Any] | None:
+        return next((m for m in self.members if same_person(m["person"], person)), None)
+
+    @property
+    def chair(self) -> str | None:
+        return next((m["person"] for m in self.members if m["role"] == "chair"), None)
+
+    def vote(self, *, member: str, vote: str, reason: str, advisers: list[str], today: date, actor: str,
+             for_member: bool = False, holder_people: Sequence[str] = (),
+             interests: Sequence[dict[str, Any]] = ()) -> None:
+        """R56: a member of the convened committee votes once, upheld, dismissed or abstain, with a reason; the
+        member records it, or the committee's secretary (``for_member``: an administrator) records it for them.
+        R8, R12 and R2 are judged again on the day of the vote."""
+        self._check_open()
+        if not self.members:
+            raise InvalidTransition(f"R56: no committee is convened for appeal {self.id}; convene one first")
+        seat = self.seat(member)
+        if seat is None:
+            raise NotPermitted(f"R56: {member} is not a member of the committee convened for appeal {self.id}")
+        if not for_member and not same_person(member, actor):
+            raise NotPermitted(f"R56: {actor} records only their own vote; the secretary (an administrator) records "
+                               "a vote for a member")
+        if vote not in VOTES:
+            raise InvalidCommand(f"A vote is one of {', '.join(VOTES)} ('vote')")
+        if not (reason or "").strip():
+            raise InvalidCommand("R56: a vote states its reason ('reason')")
+        if any(same_person(v["member"], member) for v in self.votes):
+            raise Duplicate(f"R56: {member} has already voted on appeal {self.id}; a vote is recorded once")
+        self.check_member(member, advisers=advisers, holder_people=holder_people, interests=interests)
+        self._voted(member=seat["person"], role=seat["role"], vote=vote, voted_on=today, actor=actor, reason=reason)
+
+    @event("VoteRecorded")
+    def _voted(self, member: str, role: str, vote: str, voted_on: date, actor: str, reason: str) -> None:
+        self.votes.append({"member": member, "role": role, "vote": vote, "on": voted_on.isoformat(), "by": actor,
+                           "reason": reason})
+
+    def count(self) -> dict[str, Any]:
+        """R55: the majority of the votes cast (an abstention is no vote cast); on a tie the chair's vote decides,
+        and without one there is no outcome."""
+        cast = {outcome: sum(1 for v in self.votes if v["vote"] == outcome) for outcome in VOTES}
+        upheld, dismissed = cast["upheld"], cast["dismissed"]
+        chairs_vote = next((v["vote"] for v in self.votes if v["role"] == "chair"), None)
+        outcome, casting = None, False
+        if upheld != dismissed:
+            outcome = "upheld" if upheld > dismissed else "dismissed"
+        elif chairs_vote in APPEAL_OUTCOMES:
+            outcome, casting = chairs_vote, True
+        return {"upheld": upheld, "dismissed": dismissed, "abstain": cast["abstain"], "outcome": outcome,
+                "chairs_casting_vote": casting}
+
+    # -- the decision ---------------------------------------------------------------------------
 
     def decide(
-        self, *, committee: list[str], outcome: str, rationale: str, advisers: list[str], actor: str,
-        holder_people: list[str] = (),
+        self, *, committee: list[str] | None, outcome: str | None, rationale: str, advisers: list[str], actor: str,
+        holder_people: Sequence[str] = (), interests: Sequence[dict[str, Any]] = (),
     ) -> None:
-        if self.status != "lodged":
-            raise InvalidTransition(f"Appeal {self.id} is already {self.status}")
-        if not committee:
-            raise InvalidCommand("An appeal is decided by a committee of at least one member")
-        if len({person_key(member) for member in committee}) != len(committee):
-            raise InvalidCommand("The appeal committee names the same person more than once")
-        for member in committee:
-            if any(same_person(member, person) for person in self.involved):
-                raise SeparationOfDuties(
-                    f"{member} was involved in the contested decision {self.decision_id} or its evaluation "
-                    "and may not sit on the appeal committee"
-                )
-            if any(same_person(member, adviser) for adviser in advisers):
-                raise ConflictOfInterest(f"{member} advised the holder in the last two years")
-            own = [self.appellant, self.lodged_by, *holder_people]
-            if any(same_person(member, person) for person in own if person):
-                raise ConflictOfInterest(
-                    f"{member} acts for the appellant (appellant, lodged the appeal, or the holder's own people) "
-                    "and may not sit on the committee that decides the appeal"
-                )
+        """With a convened committee, the outcome follows from its members' votes, once all have voted (R55); a
+        ``committee`` or ``outcome`` given must agree with them. Without one, the committee and its outcome are
+        named here (the earlier form: R8, R12 and R2 for each member, no votes recorded)."""
+        self._check_open()
+        tally = None
+        if self.members:
+            waiting = [m["person"] for m in self.members if not any(same_person(v["member"], m["person"])
+                                                                    for v in self.votes)]
+            if waiting:
+                raise InvalidTransition(f"R55: appeal {self.id} is decided once every member has voted; waiting "
+                                        f"for {', '.join(waiting)}", waiting_for=waiting)
+            tally = self.count()
+            if tally["outcome"] is None:
+                raise InvalidTransition(
+                    f"R55: the votes on appeal {self.id} are tied ({tally['upheld']} upheld, {tally['dismissed']} "
+                    "dismissed) and the chair cast no vote to break the tie; no outcome follows", tally=tally)
+            members = [m["person"] for m in self.members]
+            if committee is not None and {person_key(c) for c in committee} != {person_key(m) for m in members}:
+                raise InvalidCommand(f"The committee convened for appeal {self.id} is {', '.join(members)}; "
+                                     "'committee' names another", field="committee")
+            if outcome is not None and outcome != tally["outcome"]:
+                raise InvalidCommand(f"R55: the committee's votes decide appeal {self.id}: {tally['outcome']} "
+                                     f"({tally['upheld']} upheld, {tally['dismissed']} dismissed, {tally['abstain']} "
+                                     f"abstaining); 'outcome' says {outcome}", field="outcome")
+            committee, outcome = members, tally["outcome"]
+        else:
+            if not committee:
+                raise InvalidCommand("An appeal is decided by a committee of at least one member: convene one "
+                                     f"(R54, at least {COMMITTEE_QUORUM}) or name it ('committee')")
+            if outcome not in APPEAL_OUTCOMES:
+                raise InvalidCommand(f"Without a convened committee, the decision states its outcome, one of "
+                                     f"{', '.join(APPEAL_OUTCOMES)} ('outcome')")
+            if len({person_key(member) for member in committee}) != len(committee):
+                raise InvalidCommand("The appeal committee names the same person more than once")
+            for member in committee:
+                self.check_member(member, advisers=advisers, holder_people=holder_people, interests=interests)
         self._decided(committee=committee, outcome=outcome, rationale=rationale, decision_id=self.decision_id,
-                      certificate_number=self.certificate_number, actor=actor, reason=rationale)
+                      certificate_number=self.certificate_number, actor=actor, reason=rationale, tally=tally)
 
     @event("Decided")
     def _decided(
         self, committee: list[str], outcome: str, rationale: str, decision_id: str, certificate_number: str | None,
-        actor: str, reason: str,
+        actor: str, reason: str, tally: dict[str, Any] | None = None,
     ) -> None:
         self.status = "decided"
         self.committee = committee
         self.outcome = outcome
         self.rationale = rationale
+        self.tally = tally
+
+
+# -- the staff interest register (R57, R58) --------------------------------------------------------
+
+
+def check_interest(*, person: str, organisation: dict[str, Any], kind: str, since: date, until: date | None,
+                   today: date, current: list[dict[str, Any]]) -> None:
+    """R57: an interest names the person, the organisation (name and registration number) and its kind; it began
+    by today and, if ended, ended between its start and today; the same person's ongoing interest of the same kind
+    in the same organisation is registered once. ``current``: the register's entries now."""
+    if not (person or "").strip():
+        raise InvalidCommand("R57: an interest names the member of staff ('person')", field="person")
+    if not registration_key(organisation.get("registration_number")) or not (organisation.get("name") or "").strip():
+        raise InvalidCommand("R57: an interest names the organisation and its registration number "
+                             "('organisation.name', 'organisation.registration_number')", field="organisation")
+    if kind not in INTEREST_KINDS:
+        raise InvalidCommand(f"R57: an interest's kind is one of {', '.join(INTEREST_KINDS)} ('kind')", field="kind")
+    if since > today:
+        raise InvalidCommand(f"R57: an interest is registered once it exists; 'since' {since} is after today {today}",
+                             field="since")
+    if until is not None and not since <= until <= today:
+        raise InvalidCommand(f"R57: an interest ended ('until' {until}) between its start ({since}) and today "
+                             f"({today})", field="until")
+    for entry in current:
+        if entry["until"] is None and until is None and same_person(entry["person"], person) and \
+                entry["kind"] == kind and registration_key(entry["organisation"]["registration_number"]) == \
+                registration_key(organisation["registration_number"]):
+            raise Duplicate(f"R57: {person}'s {kind} interest in {organisation['name']} is already registered and "
+                            f"ongoing (interest {entry['interest_id']})", interest_id=entry["interest_id"])
+
+
+class StaffInterest(Aggregate):
+    """One interest of a member of the body's staff in an organisation the body certifies (ISO/IEC 17065 4.2.3):
+    employment, consultancy, a financial or family tie. R2 reads the register beside the applicant's own
+    declaration (R58). Registered by an administrator; ended by a new event, never edited."""
+
+    @event("Registered")
+    def __init__(self, *, person: str, organisation: dict[str, Any], kind: str, since: date, until: date | None,
+                 registered_on: date, actor: str, reason: str) -> None:
+        self.person = person
+        self.organisation = organisation
+        self.kind = kind
+        self.since = since
+        self.until = until
+        self.registered_on = registered_on
+        self.registered_by = actor
+        self.reason = reason
+        self.ended: dict[str, Any] | None = None
+
+    def end(self, *, until: date, today: date, actor: str, reason: str) -> None:
+        """R57: an ongoing interest ends once, on a day between its start and today."""
+        if self.until is not None:
+            raise InvalidTransition(f"R57: interest {self.id} ended on {self.until}; it is ended once")
+        if not self.since <= until <= today:
+            raise InvalidCommand(f"R57: an interest ends ('until' {until}) between its start ({self.since}) and today "
+                                 f"({today})", field="until")
+        self._ended(until=until, ended_on=today, actor=actor, reason=reason)
+
+    @event("Ended")
+    def _ended(self, until: date, ended_on: date, actor: str, reason: str) -> None:
+        self.until = until
+        self.ended = {"on": ended_on.isoformat(), "by": actor, "reason": reason}
 
 
 def check_complaint(*, subject: dict[str, Any], complainant: str, email: str | None, address: str | None,
@@ -711,9 +934,11 @@ class Complaint(Aggregate):
             self.closed_on = decided_on
         self._step("admissible" if admissible else "inadmissible", decided_on, actor, reason)
 
-    def check_not_involved(self, person: str, involved: list[str], advisers: list[str], acting_as: str) -> None:
+    def check_not_involved(self, person: str, involved: list[str], advisers: list[str], acting_as: str,
+                           interests: Sequence[dict[str, Any]] = ()) -> None:
         """R25: whoever handles or decides a complaint took no part in evaluating or deciding the file
-        concerned, is not the complainant, and did not advise the holder in the cooling-off period."""
+        concerned, is not the complainant, and did not advise the holder in the cooling-off period (its
+        declaration, or ``interests`` on the staff register in the holder, R58)."""
         if any(same_person(person, other) for other in involved):
             raise SeparationOfDuties(
                 f"R25: {person} evaluated or decided the file that complaint {self.reference} concerns "
@@ -724,12 +949,13 @@ class Complaint(Aggregate):
             raise ConflictOfInterest(
                 f"R25: {person} advised the holder in the last two years and may not act as {acting_as} "
                 f"on complaint {self.reference}")
+        check_staff_register(person, interests, f"{acting_as} on complaint {self.reference}")
 
     def assign_handler(self, *, person: str, involved: list[str], advisers: list[str], today: date, actor: str,
-                       reason: str) -> None:
+                       reason: str, interests: Sequence[dict[str, Any]] = ()) -> None:
         """The handler investigates; a handler may be replaced while the investigation runs."""
         self._expect("assigning a handler", "admissible", "investigating")
-        self.check_not_involved(person, involved, advisers, "complaint handler")
+        self.check_not_involved(person, involved, advisers, "complaint handler", interests)
         self._handler_assigned(person=person, assigned_on=today, actor=actor, reason=reason)
 
     @event("HandlerAssigned")
@@ -761,13 +987,14 @@ class Complaint(Aggregate):
         self._step("audit_linked", linked_on, actor, reason, audit_id=audit_id)
 
     def decide_outcome(self, *, outcome: str, decisions: list[dict[str, Any]], involved: list[str],
-                       advisers: list[str], today: date, actor: str, rationale: str) -> None:
+                       advisers: list[str], today: date, actor: str, rationale: str,
+                       interests: Sequence[dict[str, Any]] = ()) -> None:
         """Well founded (citing the sanction decisions taken, if any) or unfounded (citing none). ``decisions``:
         each cited decision's id, outcome and application id, as this service recorded it."""
         self._expect("the outcome", "investigating")
         if outcome not in COMPLAINT_OUTCOMES:
             raise InvalidCommand(f"A complaint's outcome is one of {', '.join(COMPLAINT_OUTCOMES)}")
-        self.check_not_involved(actor, involved, advisers, "the one who decides the outcome")
+        self.check_not_involved(actor, involved, advisers, "the one who decides the outcome", interests)
         ids = [d["id"] for d in decisions]
         if len(set(ids)) != len(ids):
             raise InvalidCommand("The outcome cites a decision more than once ('decision_ids')")

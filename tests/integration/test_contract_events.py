@@ -163,8 +163,20 @@ def lifecycle(api: Api, hallmark: Hallmark) -> File:
     refusal = refused.ok(refused.decide("refuse"), 201)
     appeal = refused.ok(api.post("/v1/appeals", {"decision_id": refusal["id"], "appellant": "Betonwerk Noord NV",
                                                  "grounds": "Complete file"}, *File.APPLICANT), 201)
-    refused.ok(api.post(f"/v1/appeals/{appeal['id']}/decide", {
-        "committee": ["Paula Public"], "outcome": "dismissed", "rationale": "Refusal well founded"}, *File.ADMIN))
+    # The appeal committee convened, each member's vote, and the outcome that follows (R54-R56); a staff interest
+    # registered and ended (R57).
+    refused.ok(api.post(f"/v1/appeals/{appeal['id']}/committee", {"members": [
+        {"person": "Chris Chair", "role": "chair", "organisation": "FOD Economie"},
+        {"person": "Paula Public", "role": "member"}, {"person": "Uma User", "role": "member"}],
+        "reason": "Two public members and a user"}, *File.ADMIN))
+    for member, vote in (("Chris Chair", "dismissed"), ("Paula Public", "dismissed"), ("Uma User", "abstain")):
+        refused.ok(api.post(f"/v1/appeals/{appeal['id']}/votes", {"vote": vote, "reason": "Refusal well founded"},
+                            member, "decision_maker"))
+    refused.ok(api.post(f"/v1/appeals/{appeal['id']}/decide", {"rationale": "Refusal well founded"}, *File.ADMIN))
+    interest = refused.ok(api.post("/v1/staff/interests", {
+        "person": "Stan Staff", "organisation": {"name": "Betonwerk Noord NV", "registration_number": "BE0123456789"},
+        "kind": "employed", "since": "2020-01-01", "reason": "Declared at hiring"}, *File.ADMIN), 201)
+    refused.ok(api.post(f"/v1/staff/interests/{interest['id']}/end", {"reason": "Left the company"}, *File.ADMIN))
 
     # Time passes: surveillance overdue, a suspension past the scheme's maximum, and a withdrawal
     # decided on the last valid day that reaches the registry after midnight (the certificate has

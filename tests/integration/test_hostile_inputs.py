@@ -47,7 +47,8 @@ def world(api: Api) -> dict[str, str]:
     pending = File(api)
     pending.scheme = file.scheme
     pending.submit()
-    return {"code": file.scheme, "application_id": pending.application_id, "audit_id": file.audit_id,
+    interest = file.ok(api.post("/v1/staff/interests", BODIES["/v1/staff/interests"]({}), *File.ADMIN), 201)
+    return {"interest_id": interest["id"], "code": file.scheme, "application_id": pending.application_id, "audit_id": file.audit_id,
             "finding_id": finding["finding_id"], "appeal_id": appeal["id"], "decision_id": suspended["id"],
             "number": file.certificate, "partner_id": partner["id"], "client_id": client["client_id"],
             "sample_id": sample["sample_id"], "corrective_action_id": action["corrective_action_id"],
@@ -108,6 +109,16 @@ BODIES: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
                               "grounds": "Products conform"},
     "/v1/appeals/{appeal_id}/decide": lambda w: {"committee": ["Paula Public", "Uma User"], "outcome": "dismissed",
                                                  "rationale": "Suspension well founded"},
+    "/v1/appeals/{appeal_id}/committee": lambda w: {
+        "members": [{"person": "Chris Chair", "role": "chair", "organisation": "FOD Economie"},
+                    {"person": "Paula Public", "role": "member"}, {"person": "Uma User", "role": "member"}],
+        "reason": "Two public members and a user"},
+    "/v1/appeals/{appeal_id}/votes": lambda w: {"member": "Paula Public", "vote": "dismissed",
+                                                "reason": "Suspension well founded"},
+    "/v1/staff/interests": lambda w: {
+        "person": "Stan Staff", "organisation": {"name": "Betonwerk Noord NV", "registration_number": "BE0123456789"},
+        "kind": "family", "since": "2024-01-01", "until": TODAY.isoformat(), "reason": "Declared at the annual review"},
+    "/v1/staff/interests/{interest_id}/end": lambda w: {"until": TODAY.isoformat(), "reason": "Contract ended"},
     "/public/v1/complaints": lambda w: complaint_body(w),
     "/v1/complaints": lambda w: complaint_body(w),
     "/v1/complaints/{complaint_id}/acknowledgement": lambda w: {"reason": "Received; answer within 30 days"},
@@ -252,7 +263,7 @@ QUERIES = [
     ("/v1/holder/files", "registration_number"), ("/v1/holder/files", "cursor"),
     ("/v1/laboratory/samples", "cursor"), ("/v1/worklist", "cursor"),
     ("/v1/complaints", "status"), ("/v1/complaints", "kind"), ("/v1/complaints", "certificate"),
-    ("/v1/complaints", "cursor"),
+    ("/v1/complaints", "cursor"), ("/v1/staff/interests", "registration_number"), ("/v1/staff/interests", "cursor"),
 ]
 
 
@@ -267,7 +278,7 @@ def test_query_parameters_refuse_control_characters(api):
 def test_path_ids_refuse_control_characters(api):
     for path in ("/v1/certificates/AB%00C", "/public/v1/certificates/AB%1BC", "/v1/applications/x%00",
                  "/v1/audits/%E2%80%AEx", "/v1/schemes/X%00", "/v1/decisions/x%7F", "/v1/appeals/x%C2%85",
-                 "/v1/complaints/x%00"):
+                 "/v1/complaints/x%00", "/v1/staff/interests/x%00"):
         answer = api.get(path, *ANYONE)
         assert problem(answer)["status"] == 422 and "path." in answer.json()["detail"], answer.text
 

@@ -64,9 +64,11 @@ def test_every_schema_names_an_event_class_of_its_service():
 
 
 def test_the_walk_finds_the_events_each_aggregate_records():
-    assert len(EVENT_CLASSES) == 46
+    assert len(EVENT_CLASSES) == 46 + 4  # governance (ADR 0019): the appeal committee's two, the staff register's two
     assert {t for t in EVENT_CLASSES if t.startswith(("Decision.", "Appeal."))} == {
-        "Decision.Recorded", "Appeal.Lodged", "Appeal.Decided"}
+        "Decision.Recorded", "Appeal.Lodged", "Appeal.Decided", "Appeal.CommitteeConvened", "Appeal.VoteRecorded"}
+    assert {t for t in EVENT_CLASSES if t.startswith("StaffInterest.")} == {
+        "StaffInterest.Registered", "StaffInterest.Ended"}
     assert {t for t in EVENT_CLASSES if t.startswith("Complaint.")} == {
         "Complaint.Lodged", "Complaint.Acknowledged", "Complaint.AdmissibilityDecided", "Complaint.HandlerAssigned",
         "Complaint.AuditLinked", "Complaint.OutcomeDecided", "Complaint.Notified", "Complaint.Closed"}
@@ -122,9 +124,10 @@ def test_topics_uris_and_lookups():
     assert contract.schema_uri("Certificate.Issued", 1) == "urn:hallmark:contract:registry:Certificate.Issued:v1"
     assert contract.contract("Appeal.Lodged").topic == "hallmark.decisions.events"
     assert contract.types_of("decisions") == [
-        "Appeal.Decided", "Appeal.Lodged", "Complaint.Acknowledged", "Complaint.AdmissibilityDecided",
-        "Complaint.AuditLinked", "Complaint.Closed", "Complaint.HandlerAssigned", "Complaint.Lodged",
-        "Complaint.Notified", "Complaint.OutcomeDecided", "Decision.Recorded"]
+        "Appeal.CommitteeConvened", "Appeal.Decided", "Appeal.Lodged", "Appeal.VoteRecorded", "Complaint.Acknowledged",
+        "Complaint.AdmissibilityDecided", "Complaint.AuditLinked", "Complaint.Closed", "Complaint.HandlerAssigned",
+        "Complaint.Lodged", "Complaint.Notified", "Complaint.OutcomeDecided", "Decision.Recorded",
+        "StaffInterest.Ended", "StaffInterest.Registered"]
     with pytest.raises(ValueError):
         contract.topic_for("projections")  # reads events, publishes none
     with pytest.raises(contract.UnknownEventType):

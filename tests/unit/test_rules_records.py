@@ -13,7 +13,7 @@ import pytest
 
 from services.applications.domain import Application
 from services.audits.domain import Audit
-from services.decisions.domain import Appeal, CertificationFile, Decision
+from services.decisions.domain import Appeal, CertificationFile, Decision, StaffInterest
 from services.registry.domain import Certificate, Commission, Scheme
 from tests.unit.factories import (
     AUDITOR,
@@ -84,7 +84,22 @@ def whole_file() -> dict[type, list]:
     appeal = make_appeal()
     appeal.decide(committee=["Paula Public", "Ursula User"], outcome="dismissed", rationale="decision stands",
                   advisers=[], actor=OFFICER)
-    events[Appeal] = appeal.collect_events()
+    # The appeal committee convened, its members' votes, and the decision that follows from them (R54-R56).
+    voted = make_appeal()
+    voted.convene(members=[{"person": "Chris Chair", "role": "chair"}, {"person": "Paula Public", "role": "member"},
+                           {"person": "Ursula User", "role": "member"}], advisers=[], today=TODAY, actor=OFFICER,
+                  reason="quorum")
+    for member in ("Chris Chair", "Paula Public", "Ursula User"):
+        voted.vote(member=member, vote="dismissed", reason="the decision stands", advisers=[], today=TODAY,
+                   actor=member)
+    voted.decide(committee=None, outcome=None, rationale="as voted", advisers=[], actor=OFFICER)
+    events[Appeal] = appeal.collect_events() + voted.collect_events()
+    # The staff interest register (R57): registered, then ended.
+    interest = StaffInterest(person="Stan Staff", organisation={"name": "Betonwerk", "registration_number": "BE01"},
+                             kind="employed", since=TODAY - timedelta(days=400), until=None, registered_on=TODAY,
+                             actor=OFFICER, reason="declared at hiring")
+    interest.end(until=TODAY, today=TODAY, actor=OFFICER, reason="left the company")
+    events[StaffInterest] = interest.collect_events()
 
     scheme = make_scheme()
     # R53: a new TRA version on the decision of the sectoral commission responsible for the scheme.
@@ -126,7 +141,8 @@ def whole_file() -> dict[type, list]:
     return events
 
 
-@pytest.mark.parametrize("aggregate_cls", [Application, Audit, Decision, Appeal, Scheme, Certificate, Commission],
+@pytest.mark.parametrize("aggregate_cls", [Application, Audit, Decision, Appeal, Scheme, Certificate, Commission,
+                                           StaffInterest],
                          ids=lambda c: c.__name__)
 def test_r10_every_event_has_actor_time_and_reason(aggregate_cls):
     recorded = whole_file()[aggregate_cls]
