@@ -14,7 +14,7 @@ from pydantic import Field, model_validator
 from services.projections.certificates import CertificateView, attention, public_view, validity_on
 from services.projections.evidence import make_pack, select
 from services.projections.holder import HolderView, organisation_key
-from services.projections.impartiality import impartiality
+from services.projections.impartiality import REGISTER_TYPES, impartiality
 from services.projections.log import b64
 from services.projections.signing import MEDIA_TYPE as JWT
 from services.projections.signing import AnswerSigner, wants_jwt
@@ -274,7 +274,8 @@ def trail_router(view: TrailView, verify: Callable[[], dict], zone: tzinfo) -> A
     ) -> dict:
         """Who took part in the file in which role, and each R1, R2 and R8 check with its facts."""
         application_id, entries = file_entries(application_id, certificate_number)
-        return {"application_id": application_id, **impartiality(entries, zone)}
+        return {"application_id": application_id,
+                **impartiality(entries, zone, register=view.of_types(REGISTER_TYPES))}
 
     def period(start: date | None, end: date | None) -> tuple[str, str]:
         """A period of the body's calendar (both days included) as UTC bounds, end excluded."""
@@ -313,8 +314,9 @@ def trail_router(view: TrailView, verify: Callable[[], dict], zone: tzinfo) -> A
                             end: ToParam = None) -> dict:
         """For the Advisory Committee: every R1, R2 and R8 check over the period's files, with its facts."""
         checks: dict[str, list] = {"R1": [], "R2": [], "R8": []}
+        register = view.of_types(REGISTER_TYPES)  # the staff interest register, for R2 (R58)
         for application_id in view.files_touched(*period(start, end)):
-            evidence = impartiality(view.entries(application_id), zone)
+            evidence = impartiality(view.entries(application_id), zone, register=register)
             for rule, result in evidence["rules"].items():
                 checks[rule] += [{"application_id": application_id, **check} for check in result["checks"]]
         return {"from": str(start), "to": str(end),

@@ -69,6 +69,7 @@ class TrailView(View):
             " application_id TEXT, certificate_number TEXT, data TEXT NOT NULL)",
             "CREATE INDEX IF NOT EXISTS trail_by_application ON trail_entries (application_id)",
             "CREATE INDEX IF NOT EXISTS trail_by_certificate ON trail_entries (certificate_number)",
+            "CREATE INDEX IF NOT EXISTS trail_by_type ON trail_entries (type)",  # the staff register's entries
             "CREATE TABLE IF NOT EXISTS trail_links (subject TEXT PRIMARY KEY, application_id TEXT,"
             " certificate_number TEXT)",
         ]
@@ -141,6 +142,14 @@ class TrailView(View):
     def all_entries(self) -> list[dict[str, Any]]:
         with self.db.read() as c:
             c.execute(f"SELECT {_COLUMNS} FROM trail_entries ORDER BY idx")
+            return [self._entry(r) for r in c.fetchall()]
+
+    def of_types(self, types: Iterable[str]) -> list[dict[str, Any]]:
+        """Every entry of these event types, in log order (the staff interest register's, for R2's evidence)."""
+        wanted = list(types)
+        with self.db.read() as c:
+            c.execute(f"SELECT {_COLUMNS} FROM trail_entries WHERE type IN ({', '.join('?' for _ in wanted)})"
+                      " ORDER BY idx", wanted)
             return [self._entry(r) for r in c.fetchall()]
 
     def between(self, start: str, end: str) -> list[dict[str, Any]]:

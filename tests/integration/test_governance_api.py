@@ -272,6 +272,15 @@ def test_r58_an_interest_elsewhere_or_ended_over_two_years_ago_does_not_refuse(a
                      STAN, "applications_officer"))
     file.plan()
     file.ok(file.team(STAN, "auditor"))
+    # Registered afterwards, an interest in the holder does not make the earlier acts breaches: the evidence judges
+    # each act by the register as it stood, and shows the facts it used.
+    File(api).ok(register(api, kind="financial"), 201)
+    evidence = file.ok(api.get("/v1/trail/impartiality", "Asha", "assessor", application_id=file.application_id))
+    stan = [c for c in evidence["rules"]["R2"]["checks"] if c["person"] == STAN]
+    assert [(c["role"], c["held"], c["staff_register_interests_then"]) for c in stan] == [
+        ("application reviewer", True, []), ("auditor", True, [])]
+    assert "staff interest register" in evidence["rules"]["R2"]["title"]
+    problem(file.team("stan staff", "technical_expert"), 409, "conflict-of-interest")  # from now on, refused
 
 
 def test_r58_an_ended_interest_still_refuses_within_two_years_of_its_end(api):

@@ -343,3 +343,46 @@ def test_r58_the_register_refuses_a_complaint_handler_and_outcome_decider():
     recorded(complaint)
     refused(complaint, ConflictOfInterest, complaint.decide_outcome, outcome="unfounded", decisions=[], today=TODAY,
             actor=STAFFER, rationale="r", interests=in_holder(register()), **involvement())
+
+
+# -- R58 in the impartiality evidence ------------------------------------------------------------------------------
+
+
+def trail_entry(seq: int, type_: str, actor: str, subject: str = "s", **data) -> dict:
+    return {"seq": seq, "type": type_, "actor": actor, "subject": subject, "at": "2026-06-01T10:00:00+00:00",
+            "event_id": f"{type_}/{subject}/{seq}", "data": {"actor": actor, **data}}
+
+
+def file_trail(*acts: tuple[int, str]) -> list[dict]:
+    """A file whose holder declared nobody, with a team member at each (seq, person)."""
+    return [trail_entry(1, "Application.Submitted", "Bea", consultancy=[], applicant=HOLDER_ORG),
+            *(trail_entry(seq, "Audit.TeamMemberAssigned", OFFICER, subject="a1", person=person, role="auditor",
+                          declaration={"independent": True}) for seq, person in acts)]
+
+
+def registered(seq: int, organisation=None, until=None) -> dict:
+    return trail_entry(seq, "StaffInterest.Registered", ADMIN, subject="i-1", person=STAFFER,
+                       organisation=organisation or HOLDER_ORG, kind="employed", since="2025-01-01", until=until)
+
+
+def test_r58_the_evidence_shows_a_member_with_a_registered_interest_as_a_breach():
+    from services.projections.impartiality import impartiality
+
+    evidence = impartiality(file_trail((5, LEAD), (7, STAFFER)), register=[registered(3)])
+    checks = evidence["rules"]["R2"]["checks"]
+    assert [(c["person"], c["held"]) for c in checks] == [(LEAD, True), (STAFFER, False)]
+    assert checks[1]["staff_register_interests_then"][0]["kind"] == "employed"
+    assert "staff interest register" in evidence["rules"]["R2"]["title"]
+
+
+@pytest.mark.parametrize("register", [
+    [registered(9)],  # registered after the act: the check used the register as it stood
+    [registered(3, organisation=OTHER_ORG)],  # an interest in another organisation
+    [registered(3, until="2023-01-01")],  # ended more than two years before the act
+    [registered(3), trail_entry(4, "StaffInterest.Ended", ADMIN, subject="i-1", until="2024-01-01")],
+])
+def test_r58_the_evidence_holds_when_the_register_held_nothing_against_the_member(register):
+    from services.projections.impartiality import impartiality
+
+    checks = impartiality(file_trail((7, STAFFER)), register=register)["rules"]["R2"]["checks"]
+    assert [(c["person"], c["held"], c["staff_register_interests_then"]) for c in checks] == [(STAFFER, True, [])]
