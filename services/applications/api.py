@@ -76,6 +76,25 @@ class NewApplication(Strict):
     agreement: Agreement | None = None
 
 
+class Candidate(Strict):
+    """The person who applies for person certification (ISO/IEC 17024; R65): no legal entity, so no
+    registration number, production unit or products."""
+
+    name: PersonName
+    contact: Address
+
+
+class NewPersonApplication(Strict):
+    """R65: an application under a person scheme, by the candidate; ``consultancy`` declares who trained or
+    advised the candidate in the last two years (R2: none of them examines the candidate)."""
+
+    scheme: Code
+    candidate: Candidate
+    scope: Text
+    consultancy: Annotated[list[Consultancy], at_most(MAX_CONSULTANCY)] = []
+    agreement: Agreement | None = None
+
+
 class ConsultancyDeclaration(Strict):
     """The whole current declaration: it replaces the previous one."""
 
@@ -128,6 +147,18 @@ def router(applications: Applications) -> APIRouter:
     def submit(
         body: NewApplication, actor: Annotated[Actor, Depends(require("applicant", "applications_officer"))], key: Key
     ) -> JSONResponse:
+        form = body.model_dump(mode="json")
+        outcome = applications.submit(form, actor.person, key, organisation=acting_for(actor))
+        return respond(outcome)
+
+    @api.post("/v1/applications/persons", status_code=201)
+    def submit_person(
+        body: NewPersonApplication,
+        actor: Annotated[Actor, Depends(require("applicant", "applications_officer"))], key: Key,
+    ) -> JSONResponse:
+        """R65: a person's application for certification under a person scheme (ISO/IEC 17024): the candidate
+        (name and contact) instead of an applicant, production unit and products. The candidate reads and acts on
+        it like the person who submitted it (R18)."""
         form = body.model_dump(mode="json")
         outcome = applications.submit(form, actor.person, key, organisation=acting_for(actor))
         return respond(outcome)

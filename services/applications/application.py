@@ -9,11 +9,15 @@ from uuid import uuid4
 from eventsourcing.utils import get_topic
 
 from services.applications.domain import (
+    NO_APPLICANT,
+    NO_PRODUCTION_UNIT,
     Application,
     CertifiedFile,
     KnownCertificate,
     KnownScheme,
     check_acting_for,
+    check_subject,
+    examination_of,
     organisation_key,
 )
 from shared.application import Outcome, ServiceApplication
@@ -36,6 +40,8 @@ def application_view(application: Application) -> dict[str, Any]:
         "products": application.products,
         "scope": application.scope,
         "consultancy": application.consultancy,
+        "candidate": candidate_view(application.candidate),
+        "examination": application.examination,
         "submitted_by": application.submitted_by,
         "submitted_at": application.created_on.isoformat(),
         "review": application.review,
@@ -44,6 +50,11 @@ def application_view(application: Application) -> dict[str, Any]:
         "requests": list(application.requests.values()),
         "version": application.version,
     }
+
+
+def candidate_view(candidate: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The candidate of a person file (R65) as the API names it: name and contact."""
+    return {"name": candidate["person"], "contact": candidate["contact"]} if candidate else None
 
 
 def request_view(application: Application, request_id: str) -> dict[str, Any]:
@@ -71,7 +82,8 @@ class Applications(ServiceApplication):
         organisation: str | None = None,
     ) -> Outcome:
         def command() -> Outcome:
-            check_acting_for(form["applicant"], organisation)
+            if form.get("applicant") is not None:
+                check_acting_for(form["applicant"], organisation)
             agreement = form.get("agreement")
             if agreement is not None:  # accepted with the application, on the body's date
                 agreement = {**agreement, "accepted_on": self.clock.today().isoformat()}
@@ -81,8 +93,18 @@ class Applications(ServiceApplication):
                     f"Scheme {form['scheme']} is not known to applications yet. If it was just created, "
                     "retry shortly; otherwise check the scheme code with the registry",
                 )
+            scheme_type = scheme.scheme_type
+            candidate = form.get("candidate")
+            check_subject(scheme=scheme.code, scheme_type=scheme_type, candidate=candidate,
+                          applicant=form.get("applicant"), production_unit=form.get("production_unit"),
+                          products=form.get("products") or [])
+            fields = {**form, "candidate": None, "examination": None}
+            if candidate is not None:  # R65: a person applies; the name is sealed as a person's (ADR 0011)
+                fields = {**form, "applicant": NO_APPLICANT, "production_unit": NO_PRODUCTION_UNIT, "products": [],
+                        "candidate": {"person": candidate["name"], "contact": candidate["contact"]},
+                        "examination": examination_of(scheme_type)}
             application = Application(
-                **{**form, "scheme": scheme.code, "agreement": agreement},
+                **{**fields, "scheme": scheme.code, "agreement": agreement},
                 scheme_documents=scheme.current_documents(self.clock.today()),
                 submitted_by=actor,
                 actor=actor,

@@ -49,8 +49,52 @@ def product_key(product: dict[str, Any]) -> tuple[str, str]:
     return (" ".join(product["name"].casefold().split()), " ".join(product["type"].casefold().split()))
 
 
+# A person file (R65) names no organisation: the fields other services read keep their shape, empty.
+NO_APPLICANT = {"name": "", "registration_number": "", "address": ""}
+NO_PRODUCTION_UNIT = {"name": "", "address": ""}
+
+
+def check_subject(
+    *, scheme: str, scheme_type: dict[str, Any], candidate: dict[str, Any] | None, applicant: dict[str, Any] | None,
+    production_unit: dict[str, Any] | None, products: list[dict[str, Any]],
+) -> None:
+    """R65: what an application names follows from what its scheme's certification type certifies (the
+    catalogue's ``subject``): under a person scheme (ISO/IEC 17024) a person applies as the candidate (name and
+    contact) and names no applicant organisation, production unit or products; under any other scheme a legal
+    entity applies for products of a production unit, and names no candidate."""
+    if scheme_type.get("subject") == "person":
+        if candidate is None:
+            raise InvalidCommand(f"R65: scheme {scheme} certifies persons (ISO/IEC 17024); the application names the "
+                                 "candidate ('candidate': name and contact)", field="candidate")
+        named = [k for k, v in (("applicant", applicant), ("production_unit", production_unit),
+                                ("products", products)) if v]
+        if named:
+            raise InvalidCommand(f"R65: scheme {scheme} certifies persons; an application names the candidate and no "
+                                 f"{', '.join(named)}", field=named[0])
+        return
+    if candidate is not None:
+        raise InvalidCommand(f"R65: scheme {scheme} does not certify persons; only an application under a person "
+                             "scheme names a candidate", field="candidate")
+    missing = [k for k, v in (("applicant", applicant), ("production_unit", production_unit),
+                              ("products", products)) if not v]
+    if missing:
+        raise InvalidCommand(f"R65: an application under scheme {scheme} names the applicant, its production unit "
+                             f"and at least one product; missing: {', '.join(missing)}", field=missing[0])
+
+
+def examination_of(scheme_type: dict[str, Any]) -> dict[str, Any] | None:
+    """The examination a person scheme's type prescribes (the catalogue's data): its parts, each with the pass
+    mark, and what a recertification rests on; None for a type evaluated otherwise."""
+    if scheme_type.get("evaluation") != "examination":
+        return None
+    return {"parts": [{"part": part, "pass_mark": int(scheme_type.get("pass_mark", 0))}
+                      for part in scheme_type.get("examination_parts", [])],
+            "recertification": scheme_type.get("recertification", "examination")}
+
+
 class Application(Aggregate):
-    """A manufacturer's application for certification of products of one production unit."""
+    """A manufacturer's application for certification of products of one production unit, or (under a person
+    scheme, R65) a person's application as a candidate for person certification (ISO/IEC 17024)."""
 
     @event("Submitted")
     def __init__(
@@ -67,8 +111,14 @@ class Application(Aggregate):
         actor: str,
         reason: str,
         agreement: dict[str, Any] | None = None,
+        candidate: dict[str, Any] | None = None,
+        examination: dict[str, Any] | None = None,
     ) -> None:
         self.scheme = scheme
+        # R65: the candidate of a person scheme ({"person": name, "contact": ...}; the name sealed as a person's)
+        # and the examination the scheme's type prescribes; None for a product, execution or system file.
+        self.candidate = candidate
+        self.examination = examination
         self.scheme_documents = scheme_documents
         self.applicant = applicant
         self.production_unit = production_unit
@@ -83,6 +133,13 @@ class Application(Aggregate):
         self.requests: dict[str, dict[str, Any]] = {}
 
     @property
+    def holder_label(self) -> str:
+        """Who applied, as messages name them: the organisation, or for a person file its candidate (R65)."""
+        if self.candidate is not None:
+            return "the candidate"
+        return f"{self.applicant['name']} ({self.applicant['registration_number']})"
+
+    @property
     def agreement(self) -> dict[str, Any] | None:
         return self.agreements[-1] if self.agreements else None
 
@@ -93,12 +150,14 @@ class Application(Aggregate):
         holder's, whoever submitted; without the claim, only the person who submitted it."""
         if organisation is not None:
             return organisation_key(organisation) == organisation_key(self.applicant["registration_number"])
+        if self.candidate is not None and same_person(person, self.candidate["person"]):
+            return True  # R69: the candidate of a person file
         return same_person(person, self.submitted_by)
 
     def check_holder(self, person: str, organisation: str | None) -> None:
         if not self.is_holders(person, organisation):
             raise NotPermitted(
-                f"Application {self.id} is {self.applicant['name']}'s ({self.applicant['registration_number']}): "
+                f"Application {self.id} is {self.holder_label}'s: "
                 "only that holder's staff (token claim 'organisation'), the person who submitted it, or the "
                 "body's staff see and act on it (R18)"
             )
@@ -109,7 +168,7 @@ class Application(Aggregate):
         for adviser in advisers_within_cooling_off(self.consultancy, today):
             if same_person(adviser, reviewer):
                 raise ConflictOfInterest(
-                    f"{reviewer} is declared as having advised {self.applicant['name']} in the last "
+                    f"{reviewer} is declared as having advised {self.holder_label} in the last "
                     "two years and may not review this application"
                 )
         check_staff_register(reviewer, interests, "reviewer of this application")

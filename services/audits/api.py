@@ -40,7 +40,7 @@ MAX_VALUES = 50  # measured values in one laboratory result
 class NewAudit(Strict):
     application_id: Identifier | None = None
     certificate_number: Identifier | None = None
-    kind: Literal["initial", "surveillance", "renewal", "extension", "special", "follow_up"]
+    kind: Literal["initial", "surveillance", "renewal", "extension", "special", "follow_up", "examination"]
     planned_start: date
     planned_end: date | None = None
     reason: TextOrEmpty | None = None
@@ -59,8 +59,15 @@ class Declaration(Strict):
 
 class TeamMember(Strict):
     person: PersonName
-    role: Literal["lead_auditor", "auditor", "technical_expert"]
+    role: Literal["lead_auditor", "auditor", "technical_expert", "examiner"]
     declaration: Declaration
+
+
+class PartResult(Strict):
+    """R67: the examiner's score for one part of an examination, in percent; judged against the part's pass mark."""
+
+    part: Label
+    score: Annotated[int, Field(ge=0, le=100)]
 
 
 class NewFinding(Strict):
@@ -185,6 +192,15 @@ def router(audits: Audits) -> APIRouter:
     @api.post("/v1/audits/{audit_id}/report")
     def report(audit_id: PathId, body: NewReport, actor: Annotated[Actor, Depends(auditors)], key: Key) -> JSONResponse:
         outcome = audits.report(audit_id, body.model_dump(), actor.person, key)
+        return respond(outcome)
+
+    @api.post("/v1/audits/{audit_id}/examination", status_code=201)
+    def score_part(
+        audit_id: PathId, body: PartResult, actor: Annotated[Actor, Depends(auditors)], key: Key
+    ) -> JSONResponse:
+        """R67: the examiner on an examination's team records the result of one part (theory, practice...),
+        once; passed when the score reaches the part's pass mark (the scheme's data). Results are immutable."""
+        outcome = audits.score_part(audit_id, body.part, body.score, actor.person, key)
         return respond(outcome)
 
     # -- samples and laboratory results (R30-R33) ---------------------------------------------

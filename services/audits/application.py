@@ -10,10 +10,12 @@ from uuid import UUID, uuid4
 from eventsourcing.utils import get_topic
 
 from services.audits.domain import (
+    EXAMINATION,
     Audit,
     AuditedFile,
     SampleLink,
     check_holder,
+    check_kind,
     check_laboratory,
     same_organisation,
 )
@@ -52,6 +54,7 @@ def audit_view(audit: Audit, today: date | None = None) -> dict[str, Any]:
         "samples": [sample_view(audit, sample) for sample in audit.samples.values()],
         "report": report_view(audit, today),
         "report_id": audit.report["report_id"] if audit.report else None,
+        "examination": audit.examination_results(),
         "version": audit.version,
     }
 
@@ -187,6 +190,7 @@ class Audits(ServiceApplication):
                 )
             if request.get("planned_end") and request["planned_end"] < request["planned_start"]:
                 raise InvalidCommand("planned_end is before planned_start")
+            check_kind(request["kind"], file.examination)  # R66
             audit = Audit(
                 application_id=file.application_id,
                 certificate_number=number,
@@ -197,6 +201,9 @@ class Audits(ServiceApplication):
                 actor=actor,
                 reason=request.get("reason") or f"{request['kind']} audit planned",
             )
+            if request["kind"] == EXAMINATION:
+                assert file.examination is not None
+                audit.arrange_examination(examination=file.examination, actor=actor)
             return Outcome(201, audit_view(audit, self.clock.today()), [audit])
 
         return self.execute(command, idempotency)
@@ -253,6 +260,17 @@ class Audits(ServiceApplication):
             report_id = f"RPT-{today.year}-{str(audit.id)[:8].upper()}"
             audit.issue_report(report_id=report_id, **report, today=today, actor=actor)
             return Outcome(200, audit_view(audit, self.clock.today()), [audit])
+
+        return self.execute(command, idempotency)
+
+    def score_part(
+        self, audit_id: str, part: str, score: int, actor: str, idempotency: IdempotencyKey | None = None
+    ) -> Outcome:
+        """R67: the examiner's result for one part of an examination, once."""
+        def command() -> Outcome:
+            audit = self.audit(audit_id)
+            audit.score_part(part=part, score=score, today=self.clock.today(), actor=actor)
+            return Outcome(201, audit_view(audit, self.clock.today()), [audit])
 
         return self.execute(command, idempotency)
 

@@ -33,6 +33,25 @@ CONFORMITY = ("conforming", "nonconforming")
 COMMENT_WORKING_DAYS = 5
 
 
+# Person certification (ISO/IEC 17024; R66, R67): a person file is evaluated by examination, whose examiner
+# leads it; the parts and pass marks come from the scheme's type (catalogue data), learnt with the file.
+EXAMINATION = "examination"
+PERSON_FILE_KINDS = frozenset({EXAMINATION, "special"})
+EXAMINATION_ROLES = frozenset({"examiner", "technical_expert"})
+LEAD_ROLES = frozenset({"lead_auditor", "examiner"})
+
+
+def check_kind(kind: str, examination: dict[str, Any] | None) -> None:
+    """R66: an examination is planned only for a person file (one whose scheme prescribes an examination), and a
+    person file is evaluated by examination (or visited by a special audit), not by a product audit."""
+    if kind == EXAMINATION and examination is None:
+        raise InvalidCommand("R66: an examination evaluates a candidate for person certification; this file's "
+                             "scheme certifies no persons", field="kind")
+    if examination is not None and kind not in PERSON_FILE_KINDS:
+        raise InvalidCommand(f"R66: a person file is evaluated by examination; plan an 'examination', not "
+                             f"'{kind}'", field="kind")
+
+
 def organisation_key(organisation: str) -> str:
     """One form per organisation label (a registration number, a laboratory's id): case, spaces, dots
     and hyphens ignored, so ``BE 0123.456.789`` is ``BE0123456789``."""
@@ -92,6 +111,8 @@ class Audit(Aggregate):
         self.report: dict[str, Any] | None = None
         self.samples: dict[str, dict[str, Any]] = {}
         self.comments: list[dict[str, Any]] = []
+        # R67: an examination's parts with their pass marks, and each part's result once scored.
+        self.examination: dict[str, Any] | None = None
 
     # -- team -----------------------------------------------------------------------------------
 
@@ -100,7 +121,61 @@ class Audit(Aggregate):
 
     @property
     def lead_auditor(self) -> str | None:
-        return next((m["person"] for m in self.team if m["role"] == "lead_auditor"), None)
+        """Who leads the audit and issues its report: the lead auditor, or an examination's examiner (R66)."""
+        return next((m["person"] for m in self.team if m["role"] in LEAD_ROLES), None)
+
+    # -- examination (ISO/IEC 17024; R66, R67) -------------------------------------------------------
+
+    def arrange_examination(self, *, examination: dict[str, Any], actor: str) -> None:
+        """The parts of the examination and their pass marks, as the scheme's type prescribes (recorded with
+        the plan, so the results are judged against the marks in force when it was planned)."""
+        self._examination_arranged(parts=[{"part": p["part"], "pass_mark": p["pass_mark"]}
+                                          for p in examination["parts"]],
+                                   actor=actor, reason="examination parts and pass marks set from the scheme")
+
+    @event("ExaminationArranged")
+    def _examination_arranged(self, parts: list[dict[str, Any]], actor: str, reason: str) -> None:
+        self.examination = {"parts": {p["part"]: {**p, "result": None} for p in parts}}
+
+    def score_part(self, *, part: str, score: int, today: date, actor: str) -> None:
+        """R67: the examiner on the examination's team scores each part of the examination once, before the
+        report; the result (passed when the score reaches the part's pass mark) is immutable."""
+        if self.examination is None:
+            raise InvalidTransition(f"Audit {self.id} is a {self.kind} audit, not an examination; it has no parts "
+                                    "to score (R67)")
+        member = self.member(actor)
+        if member is None or member["role"] != "examiner":
+            raise NotPermitted(f"R67: only the examiner on the team of examination {self.id} scores its parts")
+        self._check_open()
+        parts = self.examination["parts"]
+        if part not in parts:
+            raise InvalidCommand(f"R67: the examination's parts are {', '.join(parts)}, not {part!r}", field="part")
+        if parts[part]["result"] is not None:
+            raise Duplicate(f"R67: part {part} of examination {self.id} was scored on "
+                            f"{parts[part]['result']['scored_on']} ({parts[part]['result']['score']}); a result is "
+                            "never changed", result=parts[part]["result"])
+        if not 0 <= score <= 100:
+            raise InvalidCommand("R67: a score is a percentage, 0 to 100", field="score")
+        pass_mark = parts[part]["pass_mark"]
+        passed = score >= pass_mark
+        self._part_scored(part=part, score=score, pass_mark=pass_mark, passed=passed, scored_on=today, actor=actor,
+                          reason=f"{part} part scored {score} against a pass mark of {pass_mark}: "
+                                 f"{'passed' if passed else 'failed'}")
+
+    @event("ExaminationPartScored")
+    def _part_scored(self, part: str, score: int, pass_mark: int, passed: bool, scored_on: date, actor: str,
+                     reason: str) -> None:
+        assert self.examination is not None
+        self.examination["parts"][part]["result"] = {"score": score, "passed": passed,
+                                                     "scored_on": scored_on.isoformat(), "by": actor}
+
+    def examination_results(self) -> dict[str, Any] | None:
+        """The examination's parts and results, and whether it was passed (every part passed)."""
+        if self.examination is None:
+            return None
+        parts = [{"part": name, "pass_mark": p["pass_mark"], **(p["result"] or {"score": None, "passed": None})}
+                 for name, p in self.examination["parts"].items()]
+        return {"parts": parts, "passed": bool(parts) and all(p["passed"] for p in parts)}
 
     def assign(
         self, *, person: str, role: str, declaration: dict[str, Any], consultancy: list[dict[str, Any]],
@@ -109,6 +184,11 @@ class Audit(Aggregate):
         """R2: ``consultancy`` is the holder's declaration; ``interests`` the staff register's interests in the
         holder within the cooling-off period (R58)."""
         self._check_open()
+        if self.examination is not None and role not in EXAMINATION_ROLES:
+            raise InvalidCommand("R66: an examination's team is its examiner and any technical experts", field="role")
+        if self.examination is None and role == "examiner":
+            raise InvalidCommand("R66: an examiner examines candidates for person certification; this audit is no "
+                                 "examination", field="role")
         if not declaration.get("independent"):
             raise ConflictOfInterest(
                 f"{person} did not declare independence for this audit "
@@ -123,8 +203,9 @@ class Audit(Aggregate):
         check_staff_register(person, interests, f"{role.replace('_', ' ')} (audit team member)")
         if self.member(person) is not None:
             raise Duplicate(f"{person} is already on the team of audit {self.id}")
-        if role == "lead_auditor" and self.lead_auditor is not None:
-            raise Duplicate(f"Audit {self.id} already has a lead auditor: {self.lead_auditor}")
+        if role in LEAD_ROLES and self.lead_auditor is not None:
+            raise Duplicate(f"Audit {self.id} already has a lead {'examiner' if role == 'examiner' else 'auditor'}: "
+                            f"{self.lead_auditor}")
         self._assigned(
             person=person, role=role, declaration=declaration, declared_on=today, actor=actor,
             reason=f"{role.replace('_', ' ')} assigned with independence declaration",
@@ -467,6 +548,18 @@ class Audit(Aggregate):
             raise InvalidTransition(f"Audit {self.id} has no lead auditor yet; assign one before reporting")
         if not same_person(self.lead_auditor, actor):
             raise NotPermitted(f"Only the lead auditor of audit {self.id} ({self.lead_auditor}) issues its report")
+        examination = self.examination_results()
+        if examination is not None:
+            unscored = [p["part"] for p in examination["parts"] if p["passed"] is None]
+            if unscored:
+                raise InvalidTransition(f"R67: part(s) {', '.join(unscored)} of examination {self.id} are not "
+                                        "scored yet; the report comes after every result")
+            if (conclusion == "conforming") != examination["passed"]:
+                scores = ", ".join(f"{p['part']} {p['score']} (pass mark {p['pass_mark']})"
+                                   for p in examination["parts"])
+                expected = "conforming" if examination["passed"] else "nonconforming"
+                raise InvalidCommand(f"R67: the examination was {'passed' if examination['passed'] else 'failed'} "
+                                     f"({scores}); its report concludes '{expected}'", field="conclusion")
         findings = list(self.findings.values())
         open_majors = sorted(f_id for f_id, f in self.findings.items() if f["severity"] == "major" and f["status"] == "open")
         if conclusion == "conforming" and open_majors:
@@ -496,6 +589,7 @@ class Audit(Aggregate):
                 "summary": summary,
                 "approved_by": actor,
                 "laboratory_results": self.laboratory_results(),
+                **({"examination": examination} if examination is not None else {}),
             },
             actor=actor,
             reason=f"report issued: {conclusion}, recommendation: {recommendation}",
@@ -565,8 +659,11 @@ class AuditedFile(Aggregate):
 
     @event("Learnt")
     def __init__(self, *, application_id: str, status: str, consultancy: list[dict[str, Any]],
-                 products: list[dict[str, Any]], organisation: str | None = None) -> None:
+                 products: list[dict[str, Any]], organisation: str | None = None,
+                 examination: dict[str, Any] | None = None) -> None:
         self.application_id = application_id
+        # R66: the examination a person file's scheme prescribes (parts, pass marks); None for other files.
+        self.examination = examination
         self.status = status
         self.consultancy = consultancy
         self.products = products

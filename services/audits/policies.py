@@ -37,6 +37,7 @@ def on_applications(audits: Audits):
                     consultancy=message.data["consultancy"],
                     products=message.data["products"],
                     organisation=(message.data.get("applicant") or {}).get("registration_number"),
+                    examination=message.data.get("examination"),  # R66: a person file's examination
                 )
             ]
         if message.type == APPLICATION_CONSULTANCY_DECLARED:

@@ -262,6 +262,8 @@ class Decisions(ServiceApplication):
                     "products": application["products"],
                     "scope": application["scope"],
                 }
+                if application.get("candidate"):  # R69: a person certificate is issued to the person
+                    certified["person"] = application["candidate"]["person"]
             decision = Decision(
                 outcome=outcome,
                 application_id=application_id,

@@ -70,6 +70,9 @@ COMPLAINT_OUTCOMES = ("well_founded", "unfounded")
 SANCTIONS = frozenset({"warning", "conditional_withdrawal", "suspend", "withdraw", "reduce_scope"})
 NOTICE_RECIPIENTS = ("complainant", "holder")
 COMPLAINT_AUDIT_KINDS = frozenset({"special"})  # an investigation's audit is a special (unannounced) one
+# Person certification (ISO/IEC 17024; R68): the audit kind that evaluates a candidate.
+EXAMINATION = "examination"
+
 # The appeals committee (7.13; R54-R56): its members' roles, the votes they cast, and the quorum.
 COMMITTEE_ROLES = ("chair", "member")
 APPEAL_OUTCOMES = ("upheld", "dismissed")
@@ -138,9 +141,10 @@ class CertificationFile(Aggregate):
         self.requests[request_id] = {"kind": kind, "certificate_number": certificate_number, "status": "open"}
 
     @event("AuditNoted")
-    def note_audit(self, audit_id: str, kind: str | None = None) -> None:
+    def note_audit(self, audit_id: str, kind: str | None = None, certificate_number: str | None = None) -> None:
         self.audits.setdefault(audit_id, {"reported": False, "conclusion": None})
         self.audits[audit_id]["kind"] = kind
+        self.audits[audit_id]["certificate_number"] = certificate_number  # R68: a recertification examination
 
     @event("EvaluatorNoted")
     def note_evaluator(self, audit_id: str, person: str, role: str) -> None:
@@ -158,9 +162,11 @@ class CertificationFile(Aggregate):
         self.open_findings.pop(finding_id, None)
 
     @event("ReportNoted")
-    def note_report(self, audit_id: str, conclusion: str, issued_on: str | None = None) -> None:
+    def note_report(self, audit_id: str, conclusion: str, issued_on: str | None = None,
+                    examination_passed: bool | None = None) -> None:
         self.audits.setdefault(audit_id, {})
-        self.audits[audit_id].update({"reported": True, "conclusion": conclusion, "issued_on": issued_on})
+        self.audits[audit_id].update({"reported": True, "conclusion": conclusion, "issued_on": issued_on,
+                                      "examination_passed": examination_passed})
 
     @event("CertificateNoted")
     def note_certificate(self, number: str, status: str) -> None:
@@ -302,7 +308,9 @@ class CertificationFile(Aggregate):
             raise InvalidCommand(
                 "A maintain decision rests on a reported surveillance audit; cite one in 'basis'",
                 basis=basis)
-        if outcome == "renew":
+        if self.is_person_file and outcome in ("grant", "renew"):
+            self.check_examination(outcome, certificate_number, basis)  # R68, in place of R51 for persons
+        elif outcome == "renew":
             self.check_renewal_window(certificate_number or "", basis)
         if outcome == "restore" and certificate_number not in self.upheld_appeals:
             before = set(self.reported_before_suspension.get(certificate_number or "", []))
@@ -327,6 +335,44 @@ class CertificationFile(Aggregate):
                 f"R28: the holder of application {self.application_id} has not accepted the certification agreement; "
                 "no grant until it has (with the application, or afterwards through the applications service)"
             )
+
+    @property
+    def is_person_file(self) -> bool:
+        """R65: a person's application under a person scheme (it names a candidate)."""
+        return bool((self.application or {}).get("candidate"))
+
+    def passed_examinations(self, basis: list[str], certificate_number: str | None) -> list[str]:
+        """The reported, passed examinations cited in ``basis``: of the application itself, or with a
+        certificate, recertification examinations planned on that certificate (R68)."""
+        return [a for a in basis if self.audits[a].get("kind") == EXAMINATION
+                and self.audits[a].get("examination_passed") is True
+                and self.audits[a].get("certificate_number") == certificate_number]
+
+    def check_examination(self, outcome: str, certificate_number: str | None, basis: list[str]) -> None:
+        """R68: a grant under a person scheme rests on a passed examination of the candidate (every part passed);
+        a renewal of a person certificate on a passed recertification examination, planned on the certificate
+        and reported inside its renewal window when the scheme sets one."""
+        if outcome == "grant" and not self.passed_examinations(basis, None):
+            raise InvalidCommand(
+                f"R68: application {self.application_id} is a person's; a grant rests on a passed examination of the "
+                "candidate (every part at or above its pass mark); cite it in 'basis'", basis=basis)
+        if outcome != "renew":
+            return
+        passed = self.passed_examinations(basis, certificate_number)
+        months = self.renewal_windows.get(certificate_number or "")
+        last_day = self.valid_until.get(certificate_number or "")
+        if months and last_day:
+            closes = date.fromisoformat(last_day)
+            opens = add_months(closes, -months)
+            passed = [a for a in passed if self.audits[a].get("issued_on")
+                      and opens <= date.fromisoformat(self.audits[a]["issued_on"]) <= closes]
+            window = f" reported in its renewal window, {opens} to {closes}"
+        else:
+            window = ""
+        if not passed:
+            raise InvalidCommand(
+                f"R68: a renewal of person certificate {certificate_number} rests on a passed recertification "
+                f"examination planned on the certificate{window}; cite it in 'basis'", basis=basis)
 
     def check_renewal_window(self, certificate_number: str, basis: list[str]) -> None:
         """R51: under a scheme with a renewal window, a renewal rests on a renewal audit reported inside the window

@@ -29,6 +29,7 @@ from shared.domain import FileLink
 from shared.messages import Message
 
 FILE_FIELDS = ("scheme", "applicant", "production_unit", "products", "scope", "consultancy", "submitted_by")
+PERSON_FIELDS = ("candidate", "examination")  # R65: a person file's candidate and examination (absent otherwise)
 AGREEMENT_FIELDS = ("conditions_version", "licence_version", "accepted_on")
 
 
@@ -38,7 +39,8 @@ def on_applications(decisions: Decisions):
         if message.type == APPLICATION_SUBMITTED:
             if file.application is not None:
                 return []
-            file.note_application(application={k: message.data[k] for k in FILE_FIELDS})
+            file.note_application(application={**{k: message.data[k] for k in FILE_FIELDS},
+                                               **{k: message.data[k] for k in PERSON_FIELDS if message.data.get(k)}})
             if message.data.get("agreement"):  # accepted with the application (absent in older events)
                 file.note_agreement(agreement={k: message.data["agreement"].get(k) for k in AGREEMENT_FIELDS})
         elif message.type == APPLICATION_AGREEMENT_ACCEPTED:
@@ -70,7 +72,8 @@ def on_audits(decisions: Decisions):
         if message.type == AUDIT_PLANNED:
             application_id = message.data["application_id"]
             file = decisions.file_or_new(application_id)
-            file.note_audit(audit_id=audit_id, kind=message.data.get("kind"))
+            file.note_audit(audit_id=audit_id, kind=message.data.get("kind"),
+                            certificate_number=message.data.get("certificate_number"))
             changed: list[Any] = [file]
             if decisions.find(FileLink.create_id("audit", audit_id)) is None:
                 changed.append(FileLink(kind="audit", key=audit_id, application_id=application_id))
@@ -87,8 +90,10 @@ def on_audits(decisions: Decisions):
         elif message.type == AUDIT_FINDING_CLOSED:
             file.note_finding_closed(finding_id=data["finding_id"])
         elif message.type == AUDIT_REPORTED:
+            examination = data["report"].get("examination")  # R68: an examination's results
             file.note_report(audit_id=audit_id, conclusion=data["report"]["conformity_statement"],
-                             issued_on=data["report"].get("issued_on"))
+                             issued_on=data["report"].get("issued_on"),
+                             examination_passed=examination["passed"] if examination else None)
         else:
             return []
         return [file]

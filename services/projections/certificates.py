@@ -59,6 +59,8 @@ def public_view(doc: dict[str, Any]) -> dict[str, Any]:
     # conditions, warnings and conditional withdrawals are the body's and the holder's business (staff only).
     suspension = doc.get("suspension") or {}
     view["suspended_until"] = suspension.get("until") if doc["status"] == "suspended" else None
+    # R69: a person certificate (ISO/IEC 17024) says so; the person's name is in no view (the holder is empty).
+    view["subject"] = doc.get("subject", "products")
     return view
 
 
@@ -164,8 +166,8 @@ class CertificateView(View):
     # 7: seq, the order a text search pages in; 8: number_order, numbers past 99,999 per mark in order;
     # 9: certificate_words, the index's words, to expand a prefix into the words it begins (_expand);
     # 10: the sanctions ladder (warnings, a conditional withdrawal, a suspension's terms; R40-R46);
-    # 11: certificate_words on PostgreSQL too
-    version = 11
+    # 11: certificate_words on PostgreSQL too; 12: a person certificate's subject (R69: 'person', no name)
+    version = 12
 
     # A query word that begins at most this many indexed words is asked as those words (FTS5 walks
     # them lazily and stops at a page); one that begins more as a prefix (FTS5 then merges the lists
@@ -241,6 +243,8 @@ class CertificateView(View):
                 "scheme": data["scheme"],
                 "mark": data["mark"],
                 "documents": data["documents"],
+                # R69: a person certificate is issued to a person whose name no view keeps (sealed in the store)
+                "subject": "person" if data.get("person") else "products",
                 "valid_from": data["valid_from"],
                 "valid_until": data["valid_until"],
                 "quick_code": data["quick_code"],

@@ -159,10 +159,11 @@ def router(registry: Registry) -> APIRouter:
         answer_format: DocumentFormat = None,
     ) -> Response:
         """The certificate document of a revision (R38), with its status on the day printed (R39): for the
-        body's staff and the holder's staff (role applicant, organisation = the holder's registration number)."""
+        body's staff and the holder's staff (role applicant, organisation = the holder's registration number); a
+        person certificate's, by the person it was issued to (R69)."""
         facts, html = registry.certificate_document(
             number.strip().upper(), revision=revision, staff=actor.has(*STAFF), organisation=actor.organisation,
-            public_url=public_url(request))
+            public_url=public_url(request), reader=actor.person)
         name = f"{facts['number']}-revision-{facts['revision']}"
         return document_answer(html, name, wants_pdf(request.headers.get("accept"), answer_format))
 
@@ -173,7 +174,8 @@ def router(registry: Registry) -> APIRouter:
         """The certificate's surveillance programme (R49): planned surveillance audits over its validity, the
         renewal window and the sampling frequency, for the body's staff and the holder's staff (role applicant,
         organisation = the holder's registration number)."""
-        return registry.programme(number.strip().upper(), staff=actor.has(*STAFF), organisation=actor.organisation)
+        return registry.programme(number.strip().upper(), staff=actor.has(*STAFF), organisation=actor.organisation,
+                                  reader=actor.person)
 
     @api.get("/v1/catalogue")
     def catalogue(actor: Annotated[Actor, Depends(require(*STAFF))]) -> dict:

@@ -118,22 +118,26 @@ class Registry(ServiceApplication):
     # -- certificate documents (7.7) ----------------------------------------------------------------
 
     def certificate_document(
-        self, number: str, *, revision: int | None, staff: bool, organisation: str | None, public_url: str
+        self, number: str, *, revision: int | None, staff: bool, organisation: str | None, public_url: str,
+        reader: str | None = None,
     ) -> tuple[dict[str, Any], str]:
         """The printable document of a revision (by default the current one), for the body's staff and
-        the holder's staff (R38, R39): what it carries, and its HTML."""
+        the holder's staff (R38, R39), or the person a person certificate was issued to (R69): what it
+        carries, and its HTML."""
         certificate = self.certificate(number)
-        certificate.check_reader(staff=staff, organisation=organisation)
+        certificate.check_reader(staff=staff, organisation=organisation, reader=reader)
         facts = certificate.document(revision=revision, today=self.clock.today())
         scheme = self.scheme(certificate.scheme)
         html = documents.render(facts, body=self.catalogue.body, scheme_title=scheme.title, public_url=public_url,
                                 mark_name=self.catalogue.marks.get(certificate.mark, ""))
         return facts, html
 
-    def programme(self, number: str, *, staff: bool, organisation: str | None) -> dict[str, Any]:
-        """R49: the certificate's surveillance programme, for the body's staff and the holder's staff."""
+    def programme(self, number: str, *, staff: bool, organisation: str | None,
+                  reader: str | None = None) -> dict[str, Any]:
+        """R49: the certificate's surveillance programme, for the body's staff and the holder's staff (or the
+        certified person, R69)."""
         certificate = self.certificate(number)
-        certificate.check_reader(staff=staff, organisation=organisation)
+        certificate.check_reader(staff=staff, organisation=organisation, reader=reader)
         scheme = self.scheme(certificate.scheme)
         return certificate.programme(renewal_window_months=scheme.renewal_window_months,
                                      sampling_months=scheme.sampling_months, today=self.clock.today())
@@ -173,6 +177,7 @@ class Registry(ServiceApplication):
             actor=decision["actor"],
             reason=f"granted by decision {decision_id}",
             **admission,
+            **({"person": decision["certified"]["person"]} if decision["certified"].get("person") else {}),  # R69
         )
         return [numbering, certificate]
 

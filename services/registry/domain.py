@@ -10,7 +10,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from shared.certificate_states import check_outcome, check_suspension_until, check_transition, suspension_end_limit
-from shared.domain import add_months, current_documents, natural_id
+from shared.domain import add_months, current_documents, natural_id, same_person
 from shared.errors import Duplicate, InvalidCommand, InvalidTransition, NotFound, NotPermitted
 
 
@@ -327,9 +327,12 @@ class Certificate(Aggregate):
         reason: str,
         admission_until: date | None = None,
         admission_surveillance_months: int = 0,
+        person: str | None = None,
     ) -> None:
         self.number = number
         self.quick_code = quick_code
+        # R69: the person a person certificate is issued to (ISO/IEC 17024): sealed in the store, never public.
+        self.person = person
         self.application_id = application_id
         self.holder = holder
         self.production_unit = production_unit
@@ -671,11 +674,14 @@ class Certificate(Aggregate):
 
     # -- the certificate document (ISO/IEC 17065 7.7) -----------------------------------------------
 
-    def check_reader(self, *, staff: bool, organisation: str | None) -> None:
+    def check_reader(self, *, staff: bool, organisation: str | None, reader: str | None = None) -> None:
         """The certificate's documents are read by the body's staff and by the holder's own staff: an
-        applicant acting for the organisation whose registration number the certificate names."""
-        if staff or (organisation is not None
+        applicant acting for the organisation whose registration number the certificate names; a person
+        certificate's, by the person it was issued to (R69)."""
+        if staff or (organisation is not None and self.holder.get("registration_number")
                      and _registration(organisation) == _registration(self.holder["registration_number"])):
+            return
+        if self.person is not None and reader is not None and same_person(reader, self.person):
             return
         raise NotPermitted(f"Only the body's staff and the holder's staff read the documents of certificate "
                            f"{self.number}; you act for {organisation or 'no organisation'}")
@@ -707,7 +713,8 @@ class Certificate(Aggregate):
             "quick_code": self.quick_code,
             "mark": self.mark,
             "scheme": self.scheme,
-            "holder": {k: self.holder.get(k, "") for k in ("name", "registration_number", "address")},
+            "holder": {"name": self.person, "registration_number": "", "address": ""} if self.person is not None
+            else {k: self.holder.get(k, "") for k in ("name", "registration_number", "address")},  # R69
             "production_unit": {k: self.production_unit.get(k, "") for k in ("name", "address")},
             **record,
             "first_issued_on": self.revisions[0]["on"],

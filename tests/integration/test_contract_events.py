@@ -200,7 +200,29 @@ def lifecycle(api: Api, hallmark: Hallmark) -> File:
     assert cert["status"] == "expired" and cert["unapplied_decisions"], cert
     sanctions_ladder(api, hallmark)
     programme(api, hallmark)
+    person_certification(api)
     return main
+
+
+def person_certification(api: Api) -> None:
+    """A person's file (ISO/IEC 17024; R65-R69): a candidate applies under a person scheme, an examiner scores the
+    examination's theory and practice parts and reports, and the grant issues the person's certificate."""
+    file = File(api)
+    file.create_scheme(certification_type="person", mark="COPRO", title="Asbestos inventory expert (OVAM)",
+                       validity_months=60, surveillance_months=60, admission_months=0, renewal_window_months=6)
+    file.application_id = file.ok(api.post("/v1/applications/persons", {
+        "scheme": file.scheme, "candidate": {"name": "Jan Peeters", "contact": "jan.peeters@example.be"},
+        "scope": "Asbestos inventory of buildings", "consultancy": [],
+        "agreement": {"conditions_version": "2026-01", "licence_version": "2026-01"}}, "Jan Peeters", "applicant"),
+        201)["id"]
+    file.accept()
+    file.plan("examination", application_id=file.application_id)
+    file.ok(file.team("Eva Examiner", "examiner"))
+    for part, score in (("theory", 81), ("practice", 77)):
+        file.ok(api.post(f"/v1/audits/{file.audit_id}/examination", {"part": part, "score": score},
+                         "Eva Examiner", "auditor"), 201)
+    file.ok(file.report(by=("Eva Examiner", "auditor")))
+    file.ok(file.decide("grant"), 201)
 
 
 def programme(api: Api, hallmark: Hallmark) -> None:

@@ -74,6 +74,8 @@ def make_application(**overrides: Any) -> Application:
         actor=APPLICANT_PERSON,
         reason="application for BENOR certification",
         agreement={"conditions_version": "2026-01", "licence_version": "2026-01", "accepted_on": TODAY.isoformat()},
+        candidate=None,  # R65: a person file's candidate and examination (tests/unit/test_rules_person.py)
+        examination=None,
     )
     kwargs.update(overrides)
     return Application(**kwargs)

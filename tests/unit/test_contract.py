@@ -64,7 +64,7 @@ def test_every_schema_names_an_event_class_of_its_service():
 
 
 def test_the_walk_finds_the_events_each_aggregate_records():
-    assert len(EVENT_CLASSES) == 46 + 4  # governance (ADR 0019): the appeal committee's two, the staff register's two
+    assert len(EVENT_CLASSES) == 46 + 4 + 2  # governance (ADR 0019): the appeal committee's two, the staff register's two; person certification (ADR 0021): an examination arranged, a part scored
     assert {t for t in EVENT_CLASSES if t.startswith(("Decision.", "Appeal."))} == {
         "Decision.Recorded", "Appeal.Lodged", "Appeal.Decided", "Appeal.CommitteeConvened", "Appeal.VoteRecorded"}
     assert {t for t in EVENT_CLASSES if t.startswith("StaffInterest.")} == {

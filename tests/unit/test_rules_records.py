@@ -78,6 +78,12 @@ def whole_file() -> dict[type, list]:
     audit.issue_report(report_id="RPT-1", conclusion="conforming", recommendation="grant", summary="ok",
                        today=TODAY, actor=LEAD)
     events[Audit] = audit.collect_events() + audit_with_every_new_event()
+    # person certification (R66, R67): an examination arranged, a part scored
+    exam = make_audit(kind="examination", items=[])
+    exam.arrange_examination(examination={"parts": [{"part": "theory", "pass_mark": 70}]}, actor=OFFICER)
+    exam.assign(person=LEAD, role="examiner", declaration=independent(), consultancy=[], today=TODAY, actor=OFFICER)
+    exam.score_part(part="theory", score=80, today=TODAY, actor=LEAD)
+    events[Audit] += exam.collect_events()
 
     events[Decision] = make_decision().collect_events()
 
