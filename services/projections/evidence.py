@@ -28,8 +28,10 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from services.projections.impartiality import REGISTER_TYPES
 from services.projections.log import b64
-from shared.domain import person_key
+from shared.contract.types import APPLICATION_SUBMITTED, STAFF_INTEREST_REGISTERED
+from shared.domain import person_key, registration_key
 from shared.errors import NotFound, NotYetKnown
 from shared.evidence.checkpoint import CheckpointError, NoteError, open_checkpoint, parse_vkey, sign_note, verify_note
 from shared.evidence.entry import EntryError, decode_entry
@@ -270,7 +272,18 @@ def select(trail: Any, *, application_id: str | None = None, certificate_number:
         rows = trail.between(start, end)
     if not rows:
         raise NotFound(f"The audit trail holds nothing for {label}")
-    return label, [row["index"] for row in rows]
+    if application_id:  # the staff register's entries about the holder, which R2's evidence reads (R58)
+        rows = [*rows, *register_entries_about(rows, trail.of_types(REGISTER_TYPES))]
+    return label, sorted({row["index"] for row in rows})
+
+
+def register_entries_about(rows: list[dict[str, Any]], register: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The staff interest register's entries (registered, ended) of interests in the file's holder."""
+    holders = {registration_key((row["data"].get("applicant") or {}).get("registration_number"))
+               for row in rows if row["type"] == APPLICATION_SUBMITTED} - {""}
+    about = {row["subject"] for row in register if row["type"] == STAFF_INTEREST_REGISTERED
+             and registration_key(row["data"]["organisation"]["registration_number"]) in holders}
+    return [row for row in register if row["subject"] in about]
 
 
 def make_pack(trail: Any, label: str, indices: list[int], *, name: str = "pack.zip") -> bytes:

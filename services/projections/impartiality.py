@@ -29,6 +29,8 @@ def impartiality(entries: list[dict[str, Any]], zone: tzinfo = UTC,
                  register: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     """``entries``: the file's trail; ``register``: the staff interest register's entries (StaffInterest.*), each
     applied from its place in the log on, so a check uses the register as it stood when the act was recorded."""
+    register = [*register, *(e for e in entries if e["type"] in REGISTER_TYPES)]  # an evidence pack carries them
+    entries = [e for e in entries if e["type"] not in REGISTER_TYPES]
     consultancy: list[dict[str, Any]] = []
     holder: str | None = None  # the holder's registration number, which the register names
     interests: dict[str, dict[str, Any]] = {}  # the register as it stood

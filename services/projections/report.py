@@ -755,8 +755,13 @@ def _r2(rule: dict[str, Any], by_event: dict[str, Entry]) -> Html:
         entry = by_event.get(str(c.get("event_id")))
         rows.append([f"<strong>{_text(c.get('person'))}</strong>", _text(c.get("role")),
                      _ref(entry) if entry else _when(c.get("at")),
-                     _value(c.get("declared_advisers_then", [])), _verdict(bool(c.get("held")))])
-    return _rule("R2", rule, ["Person", "Role", "Took part", "Advisers declared then (within two years)"], rows,
+                     _value(c.get("declared_advisers_then", [])),
+                     _value([f"{i.get('kind')} in {(i.get('organisation') or {}).get('name')}, since {i.get('since')}"
+                             + (f" until {i.get('until')}" if i.get("until") else "")
+                             for i in c.get("staff_register_interests_then", [])]),
+                     _verdict(bool(c.get("held")))])
+    return _rule("R2", rule, ["Person", "Role", "Took part", "Advisers declared then (within two years)",
+                              "Staff register: their interests in the holder then (R58)"], rows,
                  "Nobody took part in this selection: R2 had nothing to check.")
 
 

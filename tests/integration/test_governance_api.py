@@ -291,3 +291,28 @@ def test_r58_an_ended_interest_still_refuses_within_two_years_of_its_end(api):
     file.submit()
     problem(api.post(f"/v1/applications/{file.application_id}/review", {"outcome": "accepted", "reason": "r"},
                      STAN, "applications_officer"), 409, "conflict-of-interest")
+
+
+def test_r58_a_files_evidence_pack_carries_the_register_entries_about_its_holder_and_verifies(api, hallmark):
+    import io
+    import json
+    import zipfile
+
+    from services.projections.evidence import verify_offline
+
+    about = File(api).ok(register(api, kind="financial"), 201)
+    File(api).ok(api.post(f"/v1/staff/interests/{about['id']}/end", {"reason": "Shares sold"}, *File.ADMIN))
+    File(api).ok(register(api, person="Olga Other", organisation=OTHER_ORG), 201)  # about another organisation
+    file = File(api).granted()
+    response = api.get("/v1/trail/evidence-pack", "Asha", "assessor", application_id=file.application_id)
+    assert response.status_code == 200, response.text
+    verdict = verify_offline(response.content, trusted_vkey=hallmark.trail.log.key.vkey)
+    assert verdict.ok, verdict.problems
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        lines = [json.loads(line) for line in archive.read("entries.jsonl").decode().splitlines()]
+        report = archive.read("report.html").decode()
+    trail = api.get("/v1/audit-trail", "Asha", "assessor", application_id=file.application_id).json()["entries"]
+    assert len(lines) == len(trail) + 2  # the holder's interest, registered and ended; not Olga's
+    assert [line["index"] for line in lines] == sorted(line["index"] for line in lines)
+    assert "Staff register: their interests in the holder then (R58)" in report
+    assert verdict.summary["impartiality"]["R2"] is True  # Stan took no part in this file
