@@ -311,3 +311,18 @@ def test_the_whole_person_file_walk(api: Api):
     cert = file.ok(api.get(f"/v1/certificates/{file.certificate}", *File.ADMIN))
     assert cert["status"] == "active" and cert["products"] == []
     assert cert["valid_until"] == add_months(today(), 60).isoformat()
+
+
+def test_r66_the_assessor_sees_the_examiner_checked_against_the_candidates_trainers(api, hallmark):
+    """R2 made visible (ADR 0010): the examiner is a participant of the file, checked against the trainers the
+    candidate declared; the file's evidence pack builds."""
+    file = PersonFile(api).certified()
+    seen = file.ok(api.get("/v1/trail/impartiality", "Ada Assessor", "assessor", application_id=file.application_id))
+    examiner = next(c for c in seen["rules"]["R2"]["checks"] if c["role"] == "examiner")
+    assert examiner["person"] == EXAMINER[0] and examiner["declared_advisers_then"] == [TRAINER]
+    assert examiner["held"] is True
+    assert api.get("/v1/trail/evidence-pack", "Ada Assessor", "assessor",
+                   certificate_number=file.certificate).status_code == 200
+    programme = file.ok(api.get(f"/v1/certificates/{file.certificate}/programme", *CANDIDATE))
+    assert programme["renewal"]["window"] is not None
+    problem(api.get(f"/v1/certificates/{file.certificate}/programme", "Mieke Andere", "applicant"), 403, "forbidden")
