@@ -70,7 +70,9 @@ class NewApplication(Strict):
     scheme: Code
     applicant: Applicant
     production_unit: ProductionUnit
-    products: Annotated[list[Product], at_most(MAX_PRODUCTS, at_least=1)]
+    # At least one under a product or execution scheme (R65); none under a system scheme, whose organisation states
+    # its sites in the scope and names its main site as the production unit (R61).
+    products: Annotated[list[Product], at_most(MAX_PRODUCTS)]
     scope: Text
     consultancy: Annotated[list[Consultancy], at_most(MAX_CONSULTANCY)] = []
     agreement: Agreement | None = None

@@ -75,11 +75,30 @@ def check_subject(
     if candidate is not None:
         raise InvalidCommand(f"R65: scheme {scheme} does not certify persons; only an application under a person "
                              "scheme names a candidate", field="candidate")
+    if scheme_type.get("subject") == "organisation":
+        check_organisation(scheme=scheme, applicant=applicant, production_unit=production_unit, products=products)
+        return
     missing = [k for k, v in (("applicant", applicant), ("production_unit", production_unit),
                               ("products", products)) if not v]
     if missing:
         raise InvalidCommand(f"R65: an application under scheme {scheme} names the applicant, its production unit "
                              f"and at least one product; missing: {', '.join(missing)}", field=missing[0])
+
+
+def check_organisation(
+    *, scheme: str, applicant: dict[str, Any] | None, production_unit: dict[str, Any] | None,
+    products: list[dict[str, Any]],
+) -> None:
+    """R61: under a system scheme (ISO/IEC 17021-1, the catalogue's subject 'organisation') an organisation applies
+    for certification of its management system: it names itself and its main site (``production_unit``), states its
+    sites in the scope, and names no products."""
+    if products:
+        raise InvalidCommand(f"R61: scheme {scheme} certifies an organisation's management system, not products; name "
+                             "no products and state the organisation's sites in the scope", field="products")
+    missing = [k for k, v in (("applicant", applicant), ("production_unit", production_unit)) if not v]
+    if missing:
+        raise InvalidCommand(f"R61: an application under scheme {scheme} names the organisation and its main site; "
+                             f"missing: {', '.join(missing)}", field=missing[0])
 
 
 def examination_of(scheme_type: dict[str, Any]) -> dict[str, Any] | None:

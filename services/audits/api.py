@@ -40,7 +40,8 @@ MAX_VALUES = 50  # measured values in one laboratory result
 class NewAudit(Strict):
     application_id: Identifier | None = None
     certificate_number: Identifier | None = None
-    kind: Literal["initial", "surveillance", "renewal", "extension", "special", "follow_up", "examination"]
+    kind: Literal["initial", "surveillance", "renewal", "extension", "special", "follow_up", "examination", "stage1",
+                  "stage2"]
     planned_start: date
     planned_end: date | None = None
     reason: TextOrEmpty | None = None
@@ -87,6 +88,8 @@ class NewReport(Strict):
     conclusion: Literal["conforming", "nonconforming"]
     recommendation: Name
     summary: Text
+    # R63: the stage 2 report under a levelled scheme states the level assessed, one of the scheme's levels.
+    level_assessed: Annotated[int, Field(ge=1, le=100)] | None = None
 
 
 class NewSample(Strict):

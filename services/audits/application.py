@@ -13,10 +13,13 @@ from services.audits.domain import (
     EXAMINATION,
     Audit,
     AuditedFile,
+    KnownScheme,
     SampleLink,
     check_holder,
     check_kind,
     check_laboratory,
+    check_stage,
+    levels_to_state,
     same_organisation,
 )
 from shared.application import Outcome, ServiceApplication
@@ -159,6 +162,17 @@ class Audits(ServiceApplication):
             item["position"] = f"{item['due']}|{item['audit_id']}|{item['finding_id']}"
         return sorted(items, key=lambda item: item["position"])
 
+    def scheme_of(self, file: AuditedFile) -> tuple[dict[str, Any], list[int]]:
+        """The rules of the file's certification type and its scheme's levels, as audits learnt them from the
+        registry (R62, R63); a file learnt before audits kept its scheme is judged as a product file."""
+        code = getattr(file, "scheme", None)
+        if code is None:
+            return {}, []
+        known = self.find(KnownScheme.create_id(code))
+        if known is None:
+            raise NotYetKnown(f"Scheme {code} is not known to audits yet; retry shortly")
+        return known.scheme_type, known.levels
+
     def _file(self, application_id: str | None, certificate_number: str | None) -> tuple[AuditedFile, str | None]:
         if certificate_number:
             link = self.find(FileLink.create_id("certificate", certificate_number))
@@ -191,6 +205,8 @@ class Audits(ServiceApplication):
             if request.get("planned_end") and request["planned_end"] < request["planned_start"]:
                 raise InvalidCommand("planned_end is before planned_start")
             check_kind(request["kind"], file.examination)  # R66
+            check_stage(request["kind"], scheme_type=self.scheme_of(file)[0],
+                        reported=list(getattr(file, "reported_kinds", {}).values()), on_certificate=number is not None)
             audit = Audit(
                 application_id=file.application_id,
                 certificate_number=number,
@@ -258,8 +274,14 @@ class Audits(ServiceApplication):
             audit = self.audit(audit_id)
             today: date = self.clock.today()
             report_id = f"RPT-{today.year}-{str(audit.id)[:8].upper()}"
-            audit.issue_report(report_id=report_id, **report, today=today, actor=actor)
-            return Outcome(200, audit_view(audit, self.clock.today()), [audit])
+            file = self.find(AuditedFile.create_id(audit.application_id))
+            scheme_type, scheme_levels = self.scheme_of(file) if file is not None else ({}, [])
+            levels = levels_to_state(audit.kind, scheme_type=scheme_type, levels=scheme_levels)
+            audit.issue_report(report_id=report_id, **report, levels=levels, today=today, actor=actor)
+            if file is None:
+                return Outcome(200, audit_view(audit, self.clock.today()), [audit])
+            file.note_reported(audit_id=str(audit.id), kind=audit.kind)  # R62: the next stage may follow
+            return Outcome(200, audit_view(audit, self.clock.today()), [audit, file])
 
         return self.execute(command, idempotency)
 

@@ -52,6 +52,36 @@ def check_kind(kind: str, examination: dict[str, Any] | None) -> None:
                              f"'{kind}'", field="kind")
 
 
+# System certification (ISO/IEC 17021-1; R62, R63): the audit kinds, initial stages and the audit whose report states
+# the level assessed come from the scheme's type (the catalogue's scheme_types, learnt with the scheme).
+def check_stage(kind: str, *, scheme_type: dict[str, Any], reported: list[str], on_certificate: bool) -> None:
+    """R62: an audit is of a kind the file's certification type has (``audit_kinds``: a system file has stage 1 and
+    stage 2 audits, never a product ``initial`` one; a product file no stages); an initial stage is planned for the
+    application, and only once the stage before it (``initial_audits``, in order) of the same file is reported."""
+    kinds = scheme_type.get("audit_kinds")
+    if kinds and kind not in kinds and kind != "follow_up":
+        raise InvalidCommand(f"R62: a file under this scheme is audited by {', '.join(kinds)}; not by a '{kind}' "
+                             "audit", field="kind")
+    stages = list(scheme_type.get("initial_audits") or [])
+    if kind not in stages or len(stages) < 2:
+        return
+    if on_certificate:
+        raise InvalidCommand(f"R62: a {kind} audit is a stage of the initial evaluation of an application, not of a "
+                             "certificate", field="kind")
+    before = stages[stages.index(kind) - 1] if stages.index(kind) else None
+    if before is not None and before not in reported:
+        raise InvalidTransition(f"R62: a {kind} audit follows a reported {before} audit of the same file; none is "
+                                "reported yet")
+
+
+def levels_to_state(kind: str, *, scheme_type: dict[str, Any], levels: list[int]) -> list[int] | None:
+    """R63: the levels from which the report of this audit states the level assessed: the scheme's levels for the
+    audit a grant rests on under a levelled type (stage 2); None when the report states no level."""
+    if scheme_type.get("levelled") and kind == scheme_type.get("grant_audit"):
+        return list(levels)
+    return None
+
+
 def organisation_key(organisation: str) -> str:
     """One form per organisation label (a registration number, a laboratory's id): case, spaces, dots
     and hyphens ignored, so ``BE 0123.456.789`` is ``BE0123456789``."""
@@ -541,9 +571,18 @@ class Audit(Aggregate):
     # -- report (ISO/IEC 17020 7.4.2) -------------------------------------------------------------
 
     def issue_report(
-        self, *, report_id: str, conclusion: str, recommendation: str, summary: str, today: date, actor: str
+        self, *, report_id: str, conclusion: str, recommendation: str, summary: str, today: date, actor: str,
+        level_assessed: int | None = None, levels: list[int] | None = None,
     ) -> None:
+        """R63: with ``levels`` (the audit a levelled scheme's grant rests on: stage 2) the report states the level
+        assessed, one of them; otherwise none."""
         self._check_open()
+        if levels is not None and level_assessed not in levels:
+            raise InvalidCommand(f"R63: the report of this {self.kind} audit states the level assessed "
+                                 f"('level_assessed'), one of the scheme's levels {levels}", field="level_assessed")
+        if levels is None and level_assessed is not None:
+            raise InvalidCommand(f"R63: a {self.kind} audit's report under this scheme states no level",
+                                 field="level_assessed")
         if self.lead_auditor is None:
             raise InvalidTransition(f"Audit {self.id} has no lead auditor yet; assign one before reporting")
         if not same_person(self.lead_auditor, actor):
@@ -589,6 +628,7 @@ class Audit(Aggregate):
                 "summary": summary,
                 "approved_by": actor,
                 "laboratory_results": self.laboratory_results(),
+                **({"level_assessed": level_assessed} if level_assessed is not None else {}),
                 **({"examination": examination} if examination is not None else {}),
             },
             actor=actor,
@@ -660,8 +700,10 @@ class AuditedFile(Aggregate):
     @event("Learnt")
     def __init__(self, *, application_id: str, status: str, consultancy: list[dict[str, Any]],
                  products: list[dict[str, Any]], organisation: str | None = None,
-                 examination: dict[str, Any] | None = None) -> None:
+                 examination: dict[str, Any] | None = None, scheme: str | None = None) -> None:
         self.application_id = application_id
+        self.scheme = scheme  # the file's scheme (R62); None for a file learnt before audits kept it
+        self.reported_kinds: dict[str, str] = {}  # audit id -> kind, of the file's reported audits (R62)
         # R66: the examination a person file's scheme prescribes (parts, pass marks); None for other files.
         self.examination = examination
         self.status = status
@@ -678,6 +720,29 @@ class AuditedFile(Aggregate):
     def learn_consultancy(self, consultancy: list[dict[str, Any]]) -> None:
         """The holder's current consultancy declaration replaces the one it submitted (R2 uses it)."""
         self.consultancy = consultancy
+
+
+    @event("ReportNoted")
+    def note_reported(self, audit_id: str, kind: str) -> None:
+        """An audit of the file was reported: the next initial stage may follow it (R62)."""
+        self.reported_kinds = {**getattr(self, "reported_kinds", {}), audit_id: kind}
+
+
+class KnownScheme(Aggregate):
+    """What audits has learnt from the registry about a scheme: its certification type's rules and its levels
+    (R62, R63; internal)."""
+
+    @staticmethod
+    def create_id(code: str, **_: Any) -> UUID:
+        return natural_id("audits-scheme", code.upper())
+
+    @event("Learnt")
+    def __init__(self, *, code: str, certification_type: str, scheme_type: dict[str, Any] | None,
+                 levels: list[int] | None) -> None:
+        self.code = code.upper()
+        self.certification_type = certification_type
+        self.scheme_type = dict(scheme_type or {})
+        self.levels = list(levels or [])
 
 
 class SampleLink(Aggregate):

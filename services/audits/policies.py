@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from services.audits.application import Audits
-from services.audits.domain import AuditedFile
+from services.audits.domain import AuditedFile, KnownScheme
 from shared.contract.types import (
     APPLICATION_CONSULTANCY_DECLARED,
     APPLICATION_INFORMATION_SUPPLIED,
@@ -15,6 +15,7 @@ from shared.contract.types import (
     APPLICATION_WITHDRAWN,
     CERTIFICATE_ISSUED,
     CERTIFICATE_STATUS_CHANGED,
+    SCHEME_REGISTERED,
     STAFF_INTEREST_ENDED,
     STAFF_INTEREST_REGISTERED,
 )
@@ -38,6 +39,7 @@ def on_applications(audits: Audits):
                     products=message.data["products"],
                     organisation=(message.data.get("applicant") or {}).get("registration_number"),
                     examination=message.data.get("examination"),  # R66: a person file's examination
+                    scheme=message.data["scheme"],  # R62: its type's audit kinds and stages
                 )
             ]
         if message.type == APPLICATION_CONSULTANCY_DECLARED:
@@ -77,6 +79,12 @@ def on_decisions(audits: Audits):
 
 def on_registry(audits: Audits):
     def policy(message: Message) -> Iterable[Any]:
+        if message.type == SCHEME_REGISTERED:
+            # R62, R63: the scheme's type (audit kinds, initial stages, the audit stating the level) and levels.
+            if audits.find(KnownScheme.create_id(message.data["code"])) is not None:
+                return []
+            return [KnownScheme(code=message.data["code"], certification_type=message.data["certification_type"],
+                                scheme_type=message.data.get("scheme_type"), levels=message.data.get("levels"))]
         if message.type == CERTIFICATE_STATUS_CHANGED:
             link = audits.find(FileLink.create_id("certificate", message.data["number"]))
             if link is None:

@@ -88,6 +88,8 @@ class NewDecision(Strict):
     voluntary: StrictBool = False
     request_id: Identifier | None = None
     appeal_id: Identifier | None = None
+    # R63: a grant under a levelled scheme (system certification) states the level certified.
+    level: Annotated[int, Field(ge=1, le=100)] | None = None
 
 
 class NewAppeal(Strict):

@@ -39,6 +39,7 @@ def decision_view(decision: Decision) -> dict[str, Any]:
         "products": decision.products,
         "scheme": decision.scheme,
         "complaint_id": getattr(decision, "complaint_id", None),
+        "level": getattr(decision, "level", None),
         **sanction_terms(decision),
     }
 
@@ -250,6 +251,8 @@ class Decisions(ServiceApplication):
                 max_suspension_months=known.max_suspension_months if known else None,
                 interests=self.interests_in(file.registration_number),
             )
+            file.check_grant_basis(outcome=outcome, basis=request["basis"], level=request.get("level"),
+                                   scheme_type=getattr(known, "scheme_type", {}), levels=getattr(known, "levels", []))
             complaint_id = request.get("complaint_id")
             if complaint_id:
                 complaint_id = str(self.complaint(complaint_id).id)  # it exists (404 otherwise)
@@ -285,6 +288,7 @@ class Decisions(ServiceApplication):
                 voluntary=bool(request.get("voluntary")),
                 request_id=request.get("request_id"),
                 appeal_id=request.get("appeal_id"),
+                level=request.get("level"),
             )
             file.take(decision_id=str(decision.id), outcome=outcome, certificate_number=number, actor=actor,
                       reason=request["rationale"], products=request.get("products"),

@@ -163,10 +163,12 @@ class CertificationFile(Aggregate):
 
     @event("ReportNoted")
     def note_report(self, audit_id: str, conclusion: str, issued_on: str | None = None,
-                    examination_passed: bool | None = None) -> None:
+                    examination_passed: bool | None = None, level_assessed: int | None = None) -> None:
         self.audits.setdefault(audit_id, {})
         self.audits[audit_id].update({"reported": True, "conclusion": conclusion, "issued_on": issued_on,
                                       "examination_passed": examination_passed})
+        if level_assessed is not None:  # R63: the level a stage 2 report assessed
+            self.audits[audit_id]["level_assessed"] = level_assessed
 
     @event("CertificateNoted")
     def note_certificate(self, number: str, status: str) -> None:
@@ -374,6 +376,43 @@ class CertificationFile(Aggregate):
                 f"R68: a renewal of person certificate {certificate_number} rests on a passed recertification "
                 f"examination planned on the certificate{window}; cite it in 'basis'", basis=basis)
 
+    def check_grant_basis(
+        self, *, outcome: str, basis: list[str], level: int | None, scheme_type: dict[str, Any], levels: list[int],
+    ) -> None:
+        """R63: under a scheme whose type names the audit a grant rests on (system certification: ``grant_audit``
+        stage 2), a grant cites a reported, conforming audit of that kind with none of its nonconformities open, a
+        minor one included, and no audit of a kind the type does not have (a product ``initial`` audit); under a
+        levelled type it states the level certified (``level``), one of the scheme's levels and no higher than the
+        level that audit's report assessed. No other decision, and no grant under another scheme, states a level."""
+        levelled = outcome == "grant" and bool(scheme_type.get("levelled"))
+        if level is not None and not levelled:
+            raise InvalidCommand(f"R63: a {outcome} decision under this scheme states no level", field="level")
+        grant_audit = scheme_type.get("grant_audit")
+        if outcome != "grant" or not grant_audit:
+            return
+        kinds = scheme_type.get("audit_kinds") or []
+        foreign = sorted(a for a in basis if kinds and self.audits.get(a, {}).get("kind") not in kinds)
+        if foreign:
+            raise InvalidCommand(f"R63: a grant under this scheme rests on its own evaluation ({', '.join(kinds)}); "
+                                 f"audit(s) {', '.join(foreign)} are of another kind", basis=basis)
+        grounds = [a for a in basis if self.audits.get(a, {}).get("kind") == grant_audit
+                   and self.audits[a].get("reported") and self.audits[a].get("conclusion") == "conforming"]
+        if not grounds:
+            raise InvalidCommand(f"R63: a grant under this scheme rests on a reported, conforming {grant_audit} audit; "
+                                 "cite one in 'basis'", basis=basis)
+        open_ = sorted(f for f, found in self.open_findings.items()
+                       if found["audit_id"] in grounds and found["severity"] in NONCONFORMITIES)
+        if open_:
+            raise OpenNonconformity(f"R63: nonconformity(ies) {', '.join(open_)} of the {grant_audit} audit this "
+                                    "grant rests on are open; close them first", open_findings=open_)
+        if not levelled:
+            return
+        assessed = max((self.audits[a].get("level_assessed") or 0) for a in grounds)
+        if level is None or level not in levels or level > assessed:
+            raise InvalidCommand(f"R63: the grant states the level certified ('level'), one of the scheme's levels "
+                                 f"{levels} and no higher than the level assessed by the {grant_audit} audit, "
+                                 f"{assessed}", field="level")
+
     def check_renewal_window(self, certificate_number: str, basis: list[str]) -> None:
         """R51: under a scheme with a renewal window, a renewal rests on a renewal audit reported inside the window
         before the certificate's expiry (from ``renewal_window_months`` before its last valid day to that day)."""
@@ -559,7 +598,9 @@ class Decision(Aggregate):
         voluntary: bool = False,
         request_id: str | None = None,
         appeal_id: str | None = None,
+        level: int | None = None,
     ) -> None:
+        self.level = level  # R63: a grant under a levelled scheme: the level certified
         self.products = products
         self.complaint_id = complaint_id  # the complaint this decision answers (a sanction on a well-founded one)
         # The sanctions ladder (R40-R46): a suspension's conditions and end date, whether the holder asked for it

@@ -93,7 +93,8 @@ def on_audits(decisions: Decisions):
             examination = data["report"].get("examination")  # R68: an examination's results
             file.note_report(audit_id=audit_id, conclusion=data["report"]["conformity_statement"],
                              issued_on=data["report"].get("issued_on"),
-                             examination_passed=examination["passed"] if examination else None)
+                             examination_passed=examination["passed"] if examination else None,
+                             level_assessed=data["report"].get("level_assessed"))  # R63
         else:
             return []
         return [file]

@@ -59,6 +59,7 @@ def public_view(doc: dict[str, Any]) -> dict[str, Any]:
     # conditions, warnings and conditional withdrawals are the body's and the holder's business (staff only).
     suspension = doc.get("suspension") or {}
     view["suspended_until"] = suspension.get("until") if doc["status"] == "suspended" else None
+    view["level"] = doc.get("level")  # R64: a system certificate's level is public, as its certificate states it
     # R69: a person certificate (ISO/IEC 17024) says so; the person's name is in no view (the holder is empty).
     view["subject"] = doc.get("subject", "products")
     return view
@@ -166,8 +167,9 @@ class CertificateView(View):
     # 7: seq, the order a text search pages in; 8: number_order, numbers past 99,999 per mark in order;
     # 9: certificate_words, the index's words, to expand a prefix into the words it begins (_expand);
     # 10: the sanctions ladder (warnings, a conditional withdrawal, a suspension's terms; R40-R46);
-    # 11: certificate_words on PostgreSQL too; 12: a person certificate's subject (R69: 'person', no name)
-    version = 12
+    # 11: certificate_words on PostgreSQL too; 12: a person certificate's subject (R69: 'person', no name);
+    # 13: a system certificate's level (R64)
+    version = 13
 
     # A query word that begins at most this many indexed words is asked as those words (FTS5 walks
     # them lazily and stops at a page); one that begins more as a prefix (FTS5 then merges the lists
@@ -243,6 +245,7 @@ class CertificateView(View):
                 "scheme": data["scheme"],
                 "mark": data["mark"],
                 "documents": data["documents"],
+                "level": data.get("level"),  # R64: the level a system certificate certifies; None otherwise
                 # R69: a person certificate is issued to a person whose name no view keeps (sealed in the store)
                 "subject": "person" if data.get("person") else "products",
                 "valid_from": data["valid_from"],

@@ -178,6 +178,7 @@ class Registry(ServiceApplication):
             reason=f"granted by decision {decision_id}",
             **admission,
             **({"person": decision["certified"]["person"]} if decision["certified"].get("person") else {}),  # R69
+            **({"level": decision["level"]} if decision.get("level") is not None else {}),  # R64
         )
         return [numbering, certificate]
 

@@ -79,6 +79,7 @@ def render(facts: dict[str, Any], *, body: dict[str, str], mark_name: str, schem
         "mark_name": mark_name,
         "scheme": facts["scheme"],
         "scheme_title": scheme_title,
+        "level": facts.get("level"),  # R64: a system certificate's level
         "documents": facts["documents"],
         "holder": facts["holder"],
         "production_unit": facts["production_unit"],
@@ -107,6 +108,7 @@ def blank(*, body: dict[str, str], public_url: str) -> str:
         "mark_name": "[name of the mark]",
         "scheme": "[scheme code]",
         "scheme_title": "[scheme title]",
+        "level": None,  # the blank is a product certificate's: no level row (R64 adds one under a levelled scheme)
         "documents": [{"kind": "[kind: TRA, PTV, ...]", "ref": "[document reference]",
                        "version": "[version in force at this revision]"}],
         "holder": {"name": "[holder: legal entity]", "registration_number": "[registration number]",

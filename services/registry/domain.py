@@ -328,9 +328,12 @@ class Certificate(Aggregate):
         admission_until: date | None = None,
         admission_surveillance_months: int = 0,
         person: str | None = None,
+        level: int | None = None,
     ) -> None:
         self.number = number
         self.quick_code = quick_code
+        # R64: the level a system certificate certifies (e.g. a CO2 Performance Ladder rung), as granted; None else.
+        self.level = level
         # R69: the person a person certificate is issued to (ISO/IEC 17024): sealed in the store, never public.
         self.person = person
         self.application_id = application_id
@@ -657,6 +660,7 @@ class Certificate(Aggregate):
         return {
             "number": self.number,
             "scheme": self.scheme,
+            "level": getattr(self, "level", None),  # R64
             "status": self.status,
             "valid_from": start,
             "valid_until": self.valid_until,
@@ -717,6 +721,7 @@ class Certificate(Aggregate):
             else {k: self.holder.get(k, "") for k in ("name", "registration_number", "address")},  # R69
             "production_unit": {k: self.production_unit.get(k, "") for k in ("name", "address")},
             **record,
+            "level": getattr(self, "level", None),  # R64
             "first_issued_on": self.revisions[0]["on"],
             "current_revision": self.revision,
             "status": {

@@ -111,7 +111,8 @@ def test_commands_on_unknown_records_are_404(api):
     ("/v1/schemes", {**scheme_body(), "certification_type": "vehicle"}, "admin", "certification_type"),
     ("/v1/schemes", {**scheme_body(), "validity_months": 0}, "admin", "validity_months"),
     ("/v1/applications", {"scheme": "X"}, "applicant", "applicant"),
-    ("/v1/applications", {**application_body("X"), "products": []}, "applicant", "products"),
+    # An empty list is an organisation's (R61); a product without its type is malformed.
+    ("/v1/applications", {**application_body("X"), "products": [{"name": "Kerb"}]}, "applicant", "products"),
     ("/v1/applications", {**application_body("X"), "unexpected": 1}, "applicant", "unexpected"),
     ("/v1/audits", {"kind": "initial", "planned_start": "2030-01-01"}, "auditor", ""),
     ("/v1/audits", {"application_id": "x", "kind": "holiday", "planned_start": "2030-01-01"}, "auditor", "kind"),

@@ -201,7 +201,27 @@ def lifecycle(api: Api, hallmark: Hallmark) -> File:
     sanctions_ladder(api, hallmark)
     programme(api, hallmark)
     person_certification(api)
+    system_certification(api)
     return main
+
+
+def system_certification(api: Api) -> None:
+    """An organisation's file under a system scheme (ISO/IEC 17021-1, R60-R64): its levels on the scheme, no
+    products, stage 1 then stage 2 stating the level assessed, and a grant stating the level certified."""
+    file = File(api)
+    file.create_scheme(certification_type="system", mark="COPRO", title="CO2 Performance Ladder",
+                       validity_months=36, surveillance_months=12, admission_months=0, levels=[1, 2, 3, 4, 5])
+    file.submit(products=[], scope="Head office and yard, Antwerpen and Zelzate")
+    file.accept()
+    basis = []
+    for kind, level in (("stage1", None), ("stage2", 4)):
+        file.plan(kind, application_id=file.application_id)
+        file.ok(file.team("Luc Lead", "lead_auditor"))
+        file.ok(api.post(f"/v1/audits/{file.audit_id}/report", {
+            "conclusion": "conforming", "recommendation": "grant", "summary": "CO2 management system in place",
+            **({"level_assessed": level} if level else {})}, *File.LEAD))
+        basis.append(file.audit_id)
+    file.ok(file.decide("grant", basis=basis, level=3), 201)
 
 
 def person_certification(api: Api) -> None:

@@ -185,6 +185,7 @@ def make_decision(outcome: str = "grant", **overrides: Any) -> Decision:
         voluntary=False,
         request_id=None,
         appeal_id=None,
+        level=None,
     )
     kwargs.update(overrides)
     return Decision(**kwargs)

@@ -203,7 +203,7 @@ def test_belgian_public_holidays_are_the_ten_legal_ones():
 
 def test_the_file_knows_its_holder_and_the_current_consultancy_declaration():
     file = AuditedFile(application_id="a-1", status="submitted", consultancy=[], products=[], organisation=HOLDER,
-                       examination=None)
+                       scheme=None, examination=None)
     file.learn_consultancy([{"person": "Carla Consultant", "organisation": "Q BV", "until": None}])
     assert file.consultancy[0]["person"] == "Carla Consultant" and file.organisation == HOLDER
 
