@@ -4,7 +4,8 @@ template that shows the assessor what every certificate carries.
 ``render`` is a pure function of what the registry knows of a revision (``Certificate.document``), the
 catalogue and the public directory's base URL: the same input gives the same bytes. The page loads nothing
 (no scripts, fonts or images; inline CSS and an inline SVG of the mark), prints on A4, names no person (R9:
-the signatory is the body's role) and says plainly when the certificate is not valid (R39).
+the signatory is the body's role) but the certified person of a person certificate, which only the staff and
+that person read (R69), and says plainly when the certificate is not valid (R39).
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ def render(facts: dict[str, Any], *, body: dict[str, str], mark_name: str, schem
         "scheme": facts["scheme"],
         "scheme_title": scheme_title,
         "level": facts.get("level"),  # R64: a system certificate's level
+        "person": facts.get("person"),  # R69: a person certificate's person (printed for staff and the person)
         "documents": facts["documents"],
         "holder": facts["holder"],
         "production_unit": facts["production_unit"],
@@ -109,6 +111,7 @@ def blank(*, body: dict[str, str], public_url: str) -> str:
         "scheme": "[scheme code]",
         "scheme_title": "[scheme title]",
         "level": None,  # the blank is a product certificate's: no level row (R64 adds one under a levelled scheme)
+        "person": None,  # nor a person's (R69: a person certificate names the person instead of holder and products)
         "documents": [{"kind": "[kind: TRA, PTV, ...]", "ref": "[document reference]",
                        "version": "[version in force at this revision]"}],
         "holder": {"name": "[holder: legal entity]", "registration_number": "[registration number]",

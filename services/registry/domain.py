@@ -717,8 +717,8 @@ class Certificate(Aggregate):
             "quick_code": self.quick_code,
             "mark": self.mark,
             "scheme": self.scheme,
-            "holder": {"name": self.person, "registration_number": "", "address": ""} if self.person is not None
-            else {k: self.holder.get(k, "") for k in ("name", "registration_number", "address")},  # R69
+            "holder": {k: self.holder.get(k, "") for k in ("name", "registration_number", "address")},
+            "person": self.person,  # R69: the certified person, printed on a person certificate's document
             "production_unit": {k: self.production_unit.get(k, "") for k in ("name", "address")},
             **record,
             "level": getattr(self, "level", None),  # R64

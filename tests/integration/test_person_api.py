@@ -291,6 +291,7 @@ def test_r69_staff_and_the_person_read_the_certificate_document_others_do_not(ap
     assert CANDIDATE[0] in api.get(path, *File.ADMIN).text
     own = api.get(path, *CANDIDATE)
     assert own.status_code == 200 and CANDIDATE[0] in own.text
+    assert "Certified person" in own.text and "Production unit" not in own.text and "ISO/IEC 17024" in own.text
     problem(api.get(path, "Mieke Andere", "applicant"), 403, "forbidden")
     problem(api.get(path, "Mieke Andere", "applicant", organisation="BE0123456789"), 403, "forbidden")
 
