@@ -7,8 +7,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from shared.domain import years_before
-from tests.support import Api, File, today
+from tests.support import Api, File, application_body, today
 
 ORG = {"name": "Betonwerk Noord NV", "registration_number": "BE0123456789"}  # application_body's holder
 OTHER_ORG = {"name": "Steenbakkerij Zuid BV", "registration_number": "BE0999888777"}
@@ -316,3 +318,50 @@ def test_r58_a_files_evidence_pack_carries_the_register_entries_about_its_holder
     assert [line["index"] for line in lines] == sorted(line["index"] for line in lines)
     assert "Staff register: their interests in the holder then (R58)" in report
     assert verdict.summary["impartiality"]["R2"] is True  # Stan took no part in this file
+
+
+# -- R58 over Kafka: the register travels to applications and audits and is never judged stale -------------------
+
+
+@pytest.mark.kafka
+def test_r58_over_kafka_a_registered_interest_is_known_to_the_next_review_and_team_assignment(
+        settings, kafka_bootstrap, kafka_prefix):
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from services.bootstrap import bootstrap
+    from services.web import create_app
+
+    def retried(call):
+        """A command may be told to retry while facts travel (never wrongly judged)."""
+        for _ in range(100):
+            response = call()
+            if response.status_code not in (409, 503) or not response.json()["type"].endswith(
+                    ("not-yet-known", "knowledge-stale")):
+                return response
+            time.sleep(0.05)
+        return response
+
+    settings.transport, settings.kafka_bootstrap, settings.kafka_prefix = "kafka", kafka_bootstrap, kafka_prefix
+    system = bootstrap(settings)
+    try:
+        with TestClient(create_app(system, run_pump=True), raise_server_exceptions=False) as client:
+            api = Api(client, system.settings.local_secret(), lambda: None)
+            file = File(api)
+            file.create_scheme()
+            file.application_id = file.ok(retried(lambda: api.post(
+                "/v1/applications", application_body(file.scheme), *File.APPLICANT)), 201)["id"]
+            File(api).ok(register(api), 201)
+            # At once, on applications and on audits: Stan is refused, from the register learnt over Kafka.
+            problem(retried(lambda: api.post(f"/v1/applications/{file.application_id}/review",
+                                             {"outcome": "accepted", "reason": "complete"}, STAN,
+                                             "applications_officer")), 409, "conflict-of-interest")
+            file.ok(retried(lambda: api.post(f"/v1/applications/{file.application_id}/review",
+                                             {"outcome": "accepted", "reason": "complete"}, *File.OFFICER)))
+            file.audit_id = file.ok(retried(lambda: api.post("/v1/audits", {
+                "application_id": file.application_id, "kind": "initial", "planned_start": today().isoformat()},
+                *File.LEAD)), 201)["id"]
+            problem(retried(lambda: file.team(STAN, "auditor")), 409, "conflict-of-interest")
+    finally:
+        system.close()
