@@ -8,7 +8,9 @@ that what audits records reaches the holder without this view knowing each kind.
 
 R22: the dossier never shows what the holder must not see: the auditors' impartiality declarations
 (the ``declaration`` of ``Audit.TeamMemberAssigned``) and anything of a complaint (``Complaint.*``
-events are not kept, and no event's ``complaint_id`` is shown): the complainant is protected.
+events are not kept, and no event's ``complaint_id`` is shown): the complainant is protected. Nor an appeal
+committee's deliberation: each member's vote (``Appeal.VoteRecorded``) is for staff and assessors; the holder sees
+the composition and the outcome (ADR 0019).
 
 Rows hold names sealed, as the trail does (ADR 0011): erasing a person erases them here too. The view
 is disposable: ``hallmark rebuild --view holder`` replays every service's events into it.
@@ -21,6 +23,7 @@ from typing import Any, Iterable
 
 from shared.contract.types import (
     APPEAL_LODGED,
+    APPEAL_VOTE_RECORDED,
     APPLICATION_SUBMITTED,
     AUDIT_PLANNED,
     CERTIFICATE_ISSUED,
@@ -36,6 +39,8 @@ FILE_AGGREGATES = ("Application", "Audit", "Decision", "Appeal", "Certificate")
 _OPENERS = (AUDIT_PLANNED, DECISION_RECORDED, APPEAL_LODGED, CERTIFICATE_ISSUED)
 # Keys the holder never sees, wherever they occur in an event's data (R22).
 HIDDEN = frozenset({"declaration", "complaint_id"})
+# Events the holder never sees: the committee members' votes on an appeal (ADR 0019).
+HIDDEN_TYPES = frozenset({APPEAL_VOTE_RECORDED})
 _ABOUT = frozenset({"actor", "reason"})
 
 
@@ -80,8 +85,8 @@ class HolderView(View):
     # -- writing ----------------------------------------------------------------------------------
 
     def handle(self, c: Cursor, message: Message) -> None:
-        if message.aggregate not in FILE_AGGREGATES:
-            return  # schemes, and complaints (R22)
+        if message.aggregate not in FILE_AGGREGATES or message.type in HIDDEN_TYPES:
+            return  # schemes, complaints (R22), the appeal committee's votes
         application_id = self._file_of(c, message)
         if not application_id:
             return

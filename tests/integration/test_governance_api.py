@@ -365,3 +365,18 @@ def test_r58_over_kafka_a_registered_interest_is_known_to_the_next_review_and_te
             problem(retried(lambda: file.team(STAN, "auditor")), 409, "conflict-of-interest")
     finally:
         system.close()
+
+
+def test_the_holder_sees_the_committee_and_outcome_of_its_appeal_never_the_votes(api):
+    file, appeal = suspended_under_appeal(api)
+    file.ok(convene(api, appeal))
+    for member, choice in ((CHAIR, "upheld"), (PAULA, "dismissed"), (UMA, "upheld")):
+        file.ok(vote(api, appeal, member, choice))
+    file.ok(decide(api, appeal))
+    dossier = file.ok(api.get(f"/v1/holder/files/{file.application_id}", "Hanna Holder", "applicant",
+                              organisation=ORG["registration_number"]))
+    types = [step["type"] for step in dossier["timeline"]]
+    assert "Appeal.CommitteeConvened" in types and "Appeal.Decided" in types
+    assert "Appeal.VoteRecorded" not in types and "dismissed" not in str(dossier["timeline"])
+    (seen,) = [a for a in dossier["appeals"] if a["id"] == appeal["id"]]
+    assert (seen["outcome"], seen["committee"]) == ("upheld", [CHAIR, PAULA, UMA])
