@@ -2,7 +2,9 @@
 API. A scheme with an admission period and its own surveillance frequency, and the certificate's surveillance
 programme; a maintenance refused without a surveillance audit; the sanctions ladder (a warning, a conditional
 withdrawal lifted by a verification, a suspension with conditions and an end date); a new PTV version
-published on the sectoral commission's decision, whose transition deadline passes and flags the certificate."""
+published on the sectoral commission's decision, whose transition deadline passes and flags the certificate;
+a CO2 Performance Ladder certificate (ISO/IEC 17021-1) on stage 1 and stage 2 audits with its level; an
+asbestos expert's person certificate (ISO/IEC 17024) on an examination in theory and practice."""
 
 from __future__ import annotations
 
@@ -16,6 +18,10 @@ from shared.http.auth import issue_token
 
 HOLDER = "BE0123456789"  # Betonwerk Noord NV
 STAFF = {"mieke": ("Mieke Manufacturer", ["applicant"], HOLDER)}
+PEOPLE = {  # a candidate for person certification (no organisation) and an examiner
+    "jan": ("Jan Peeters", ["applicant"]),
+    "eva": ("Eva Examiner", ["auditor"]),
+}
 
 
 class SchemesClient(Client):
@@ -23,17 +29,30 @@ class SchemesClient(Client):
         super().__init__(base, secret, distributed)
         for who, (person, roles, organisation) in STAFF.items():
             self.tokens[who] = issue_token(secret, person, roles, organisation=organisation)
+        for who, (person, roles) in PEOPLE.items():
+            self.tokens[who] = issue_token(secret, person, roles)
 
 
-def _audit(api: Client, today: date, kind: str, **subject: Any) -> str:
-    """An audit of ``kind`` with Luc Lead as lead auditor, reported conforming."""
+def _audit(api: Client, today: date, kind: str, summary: str = "Factory production control in place",
+           **subject: Any) -> str:
+    """An audit of ``kind`` with Luc Lead as lead auditor, reported conforming (``level_assessed`` goes into the
+    report, the rest into the audit's subject)."""
+    level = subject.pop("level_assessed", None)
     audit = api.call("POST", "/v1/audits", "lead", {"kind": kind, "planned_start": today.isoformat(), **subject},
                      expect=201)["id"]
     api.call("POST", f"/v1/audits/{audit}/team", "officer", {
         "person": "Luc Lead", "role": "lead_auditor", "declaration": {"independent": True, "interests": []}})
     api.call("POST", f"/v1/audits/{audit}/report", "lead", {
-        "conclusion": "conforming", "recommendation": "grant", "summary": "Factory production control in place"})
+        "conclusion": "conforming", "recommendation": "grant", "summary": summary,
+        **({"level_assessed": level} if level is not None else {})})
     return audit
+
+
+def _certificate_of(api: Client, app_id: str) -> str:
+    number = _wait(lambda: (api.call("GET", "/v1/certificates", "admin", application_id=app_id)["items"]
+                            or [None])[0])["number"]
+    _wait_status(api, number, "active")
+    return number
 
 
 def _decide(api: Client, today: date, number: str, outcome: str, basis: list[str], rationale: str,
@@ -78,9 +97,7 @@ def schemes_story(api: SchemesClient, base: str, today: date) -> int:
     api.call("POST", "/v1/decisions", "decider", {
         "subject": {"application_id": app_id}, "outcome": "grant", "basis": [initial],
         "rationale": "Evaluation complete", "effective_from": today.isoformat()}, expect=201)
-    number = _wait(lambda: (api.call("GET", "/v1/certificates", "admin", application_id=app_id)["items"]
-                            or [None])[0])["number"]
-    _wait_status(api, number, "active")
+    number = _certificate_of(api, app_id)
     programme = api.call("GET", f"/v1/certificates/{number}/programme", "mieke")
     planned = ", ".join(p["due"] for p in programme["planned_surveillance"][:4])
     say(f"certificate {number}; admission until {programme['admission']['until']} "
@@ -134,5 +151,101 @@ def schemes_story(api: SchemesClient, base: str, today: date) -> int:
     attention = [reason for reason in _staff_view(api, number)["attention"] if "R50" in reason]
     say(f"{number} still on PTV 21-601 version {flagged[0]['from_version']}: flagged for a suspension decision "
         f"(R50): {attention[0] if attention else flagged}")
-    print(f"\nDone. The certificate: {base}/v1/certificates/{number} (staff); {base}/public/v1/certificates/{number}")
+    ladder = _system_certification(api, today, suffix)
+    person = _person_certification(api, today, suffix)
+    print(f"\nDone. The certificates: {base}/public/v1/certificates/{number} (BENOR), "
+          f"{base}/public/v1/certificates/{ladder} (CO2 Performance Ladder), "
+          f"{base}/public/v1/certificates/{person} (asbestos expert)")
     return 0
+
+
+def _system_certification(api: SchemesClient, today: date, suffix: str) -> str:
+    step("6. ISO/IEC 17021-1: a CO2 Performance Ladder certificate, on stage 1 and stage 2 audits, with its level")
+    code = f"CO2-LADDER-{suffix}"
+    types = api.call("GET", "/v1/catalogue", "admin")["scheme_types"]["system"]
+    say(f"the catalogue's system type: {types['standard']}, initial audits {' then '.join(types['initial_audits'])}, "
+        f"a {types['cycle_months']}-month cycle, surveillance every {types['surveillance_months']} months")
+    refused = api.call("POST", "/v1/schemes", "admin", {
+        "code": code, "mark": "COPRO", "title": "CO2 Performance Ladder", "certification_type": "system",
+        "documents": [{"kind": "TRA", "ref": "CO2 Performance Ladder handbook", "version": "3.1",
+                       "effective_from": "2025-01-01"}],
+        "validity_months": 24, "surveillance_months": 12, "admission_months": 0, "max_suspension_months": 6,
+        "levels": [1, 2, 3, 4, 5]}, expect=422)
+    say(f"a 24-month cycle is refused: 422 {refused['type']} ({refused.get('field')})")
+    api.call("POST", "/v1/schemes", "admin", {
+        "code": code, "mark": "COPRO", "title": "CO2 Performance Ladder", "certification_type": "system",
+        "documents": [{"kind": "TRA", "ref": "CO2 Performance Ladder handbook", "version": "3.1",
+                       "effective_from": "2025-01-01"}],
+        "validity_months": 36, "surveillance_months": 12, "admission_months": 0, "max_suspension_months": 6,
+        "levels": [1, 2, 3, 4, 5]}, expect=201)
+    app_id = api.call("POST", "/v1/applications", "mieke", {
+        "scheme": code,
+        "applicant": {"name": "Betonwerk Noord NV", "registration_number": HOLDER, "address": "Kaai 1, Antwerpen"},
+        "production_unit": {"name": "Head office", "address": "Kaai 1, Antwerpen"}, "products": [],
+        "scope": "CO2 management of the organisation: head office Kaai 1, Antwerpen; plant Zelzate",
+        "consultancy": [], "agreement": {"conditions_version": "2026-01", "licence_version": "2026-01"},
+    }, expect=201)["id"]
+    api.call("POST", f"/v1/applications/{app_id}/review", "officer", {"outcome": "accepted", "reason": "complete"})
+    early = api.call("POST", "/v1/audits", "lead", {"kind": "stage2", "planned_start": today.isoformat(),
+                                                    "application_id": app_id}, expect=409)
+    say(f"stage 2 before a reported stage 1 is refused: 409 {early['type']}")
+    stage1 = _audit(api, today, "stage1", "Documentation, boundaries and CO2 footprint reviewed",
+                    application_id=app_id)
+    stage2 = _audit(api, today, "stage2", "CO2 reduction system implemented; level 3 requirements met",
+                    application_id=app_id, level_assessed=3)
+    say(f"stage 1 {stage1}, then stage 2 {stage2}: level 3 assessed")
+    too_high = api.call("POST", "/v1/decisions", "decider", {
+        "subject": {"application_id": app_id}, "outcome": "grant", "basis": [stage1, stage2], "level": 4,
+        "rationale": "Level 4", "effective_from": today.isoformat()}, expect=422)
+    say(f"a grant at level 4 is refused: 422 {too_high['type']}")
+    api.call("POST", "/v1/decisions", "decider", {
+        "subject": {"application_id": app_id}, "outcome": "grant", "basis": [stage1, stage2], "level": 3,
+        "rationale": "Stage 2 conforming at level 3", "effective_from": today.isoformat()}, expect=201)
+    number = _certificate_of(api, app_id)
+    public = api.call("GET", f"/public/v1/certificates/{number}", None)
+    programme = api.call("GET", f"/v1/certificates/{number}/programme", "admin")
+    say(f"certificate {number}: CO2 Performance Ladder level {public['level']}, valid until {public['valid_until']}; "
+        f"surveillance due {', '.join(p['due'] for p in programme['planned_surveillance'][:2])} (annual)")
+    return number
+
+
+def _person_certification(api: SchemesClient, today: date, suffix: str) -> str:
+    step("7. ISO/IEC 17024: an asbestos expert (OVAM) certified on an examination in theory and practice")
+    code = f"OVAM-ASB-{suffix}"
+    api.call("POST", "/v1/schemes", "admin", {
+        "code": code, "mark": "COPRO", "title": "Asbestos inventory expert (OVAM)", "certification_type": "person",
+        "documents": [{"kind": "TRA", "ref": "TRA ASB", "version": "1.0", "effective_from": "2025-01-01"}],
+        "validity_months": 60, "surveillance_months": 60, "admission_months": 0, "max_suspension_months": 6,
+        "renewal_window_months": 6}, expect=201)
+    application = api.call("POST", "/v1/applications/persons", "jan", {
+        "scheme": code, "candidate": {"name": "Jan Peeters", "contact": "jan.peeters@example.be"},
+        "scope": "Asbestos inventory of buildings (OVAM)",
+        "consultancy": [{"person": "Tom Trainer", "organisation": "Asbest Academie",
+                         "until": (today - timedelta(days=100)).isoformat()}],
+        "agreement": {"conditions_version": "2026-01", "licence_version": "2026-01"}}, expect=201)
+    app_id = application["id"]
+    parts = ", ".join(f"{p['part']} (pass mark {p['pass_mark']})" for p in application["examination"]["parts"])
+    say(f"Jan Peeters applies as the candidate (no organisation, no products); the examination: {parts}")
+    api.call("POST", f"/v1/applications/{app_id}/review", "officer", {"outcome": "accepted", "reason": "complete"})
+    exam = api.call("POST", "/v1/audits", "lead", {"kind": "examination", "planned_start": today.isoformat(),
+                                                   "application_id": app_id}, expect=201)["id"]
+    trainer = api.call("POST", f"/v1/audits/{exam}/team", "officer", {
+        "person": "Tom Trainer", "role": "examiner", "declaration": {"independent": True, "interests": []}},
+        expect=409)
+    say(f"his trainer as examiner is refused: 409 {trainer['type']} (R2)")
+    api.call("POST", f"/v1/audits/{exam}/team", "officer", {
+        "person": "Eva Examiner", "role": "examiner", "declaration": {"independent": True, "interests": []}})
+    api.call("POST", f"/v1/audits/{exam}/examination", "eva", {"part": "theory", "score": 82}, expect=201)
+    api.call("POST", f"/v1/audits/{exam}/examination", "eva", {"part": "practice", "score": 75}, expect=201)
+    again = api.call("POST", f"/v1/audits/{exam}/examination", "eva", {"part": "practice", "score": 90}, expect=409)
+    say(f"Eva Examiner scores theory 82 and practice 75; a second score for practice is refused: 409 {again['type']}")
+    api.call("POST", f"/v1/audits/{exam}/report", "eva", {
+        "conclusion": "conforming", "recommendation": "grant", "summary": "Both parts passed"})
+    api.call("POST", "/v1/decisions", "decider", {
+        "subject": {"application_id": app_id}, "outcome": "grant", "basis": [exam],
+        "rationale": "Examination passed in theory and practice", "effective_from": today.isoformat()}, expect=201)
+    number = _certificate_of(api, app_id)
+    public = api.call("GET", f"/public/v1/certificates/{number}", None)
+    say(f"certificate {number} for the person, valid until {public['valid_until']}; the public lookup shows "
+        f"subject {public.get('subject')!r} and never the name: {'Jan Peeters' not in str(public)}")
+    return number

@@ -4,6 +4,7 @@ a hard kill mid-flow and a clean Ctrl-C."""
 from __future__ import annotations
 
 import concurrent.futures
+import re
 import subprocess
 import sys
 import time
@@ -82,6 +83,12 @@ def test_guided_schemes_story_runs_through_the_api(server):
     assert "suspended until " in out and "restored on a verification newer than the suspension" in out
     assert "without the commission's decision: 422" in out
     assert "flagged for a suspension decision (R50)" in out
+    # a CO2 Performance Ladder certificate on stage 1 and 2 audits, with its level (ISO/IEC 17021-1)
+    assert "stage 2 before a reported stage 1 is refused: 409" in out
+    assert re.search(r"certificate COPRO-\d+: CO2 Performance Ladder level 3, valid until", out), out
+    # an asbestos expert certified on an examination in theory and practice (ISO/IEC 17024), never named publicly
+    assert "his trainer as examiner is refused: 409 /problems/conflict-of-interest" in out
+    assert "shows subject 'person' and never the name: True" in out
     assert "FAILED" not in out
 
 
