@@ -169,6 +169,10 @@ class Audits(ServiceApplication):
         if code is None:
             return {}, []
         known = self.find(KnownScheme.create_id(code))
+        if known is None and self.upstream_current("registry"):
+            # Caught up with the registry and still unknown: registered before audits learnt schemes, hence before
+            # types had rules (ADR 0020): judged as a product scheme, like the registry's own record of it.
+            return {}, []
         if known is None:
             raise NotYetKnown(f"Scheme {code} is not known to audits yet; retry shortly")
         return known.scheme_type, known.levels
