@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from services.audits.domain import AuditedFile
 from shared.domain import add_months
+from shared.errors import NotYetKnown
 from tests.support import File, scheme_body, today
 
 LADDER = [1, 2, 3, 4, 5]
@@ -243,3 +247,17 @@ def test_r64_a_product_certificate_shows_no_level(api):
     assert file.ok(api.get(f"/public/v1/certificates/{file.certificate}"))["level"] is None
     page = api.client.get(f"/certificates/{file.certificate}", headers={"Accept-Language": "en"})
     assert page.status_code == 200 and "Level certified" not in page.text
+
+
+# -- upgrade: schemes registered before audits learnt them ----------------------------------------------------
+
+
+def test_a_scheme_audits_never_learnt_waits_until_caught_up_then_counts_as_a_product_scheme(hallmark):
+    audits = next(service for service in hallmark.services if service.name == "audits")
+    file = AuditedFile(application_id="a-1", status="accepted", consultancy=[], products=[], organisation=None,
+                       examination=None, scheme="OLD-SCHEME")
+    audits.upstream_current = lambda source: False
+    with pytest.raises(NotYetKnown):
+        audits.scheme_of(file)  # the registry's events may still be on their way
+    audits.upstream_current = lambda source: source == "registry"
+    assert audits.scheme_of(file) == ({}, [])  # registered before types had rules: a product scheme
