@@ -232,6 +232,9 @@ def test_r64_the_certificate_its_public_lookup_directory_page_and_document_carry
     assert public["level"] == 3
     page = api.client.get(f"/certificates/{file.certificate}", headers={"Accept-Language": "en"})
     assert page.status_code == 200 and "Level certified" in page.text
+    found = api.get("/public/v1/certificates", q="Betonwerk").json()["items"]  # the organisation, no products
+    assert [(c["number"], c["level"]) for c in found] == [(file.certificate, 3)]
+    assert file.certificate in api.client.get("/", params={"q": "Betonwerk"}).text  # the directory's search page
     document = api.get(f"/v1/certificates/{file.certificate}/document", *File.ADMIN)
     assert document.status_code == 200 and "Level 3" in document.text
     programme = file.ok(api.get(f"/v1/certificates/{file.certificate}/programme", *File.ADMIN))
