@@ -70,6 +70,11 @@ BODIES: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
         "transition_deadline": (TODAY + timedelta(days=180)).isoformat(),
         "commission_decision": {"commission": "SC-KERBS", "reference": "SC-KERBS/2026/07", "date": TODAY.isoformat()}},
     "/v1/applications": lambda w: application_body(w["code"]),
+    "/v1/applications/persons": lambda w: {
+        "scheme": w["code"], "candidate": {"name": "Jan Peeters", "contact": "jan.peeters@example.be"},
+        "scope": "Asbestos inventory of buildings",
+        "consultancy": [{"person": "Tom Trainer", "organisation": "Asbest Academie", "until": None}],
+        "agreement": {"conditions_version": "2026-01", "licence_version": "2026-01"}},
     "/v1/applications/{application_id}/review": lambda w: {"outcome": "accepted", "reason": "Complete"},
     "/v1/applications/{application_id}/information": lambda w: {"note": "Drawings attached"},
     "/v1/applications/{application_id}/withdraw": lambda w: {"reason": "No longer needed"},
@@ -102,6 +107,7 @@ BODIES: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
     "/v1/audits/{audit_id}/findings/{finding_id}/corrective-actions/{corrective_action_id}/review": lambda w: {
         "outcome": "rejected", "reason": "No log for batch 43"},
     "/v1/audits/{audit_id}/report/comments": lambda w: {"comment": "Batch 42 was a trial batch"},
+    "/v1/audits/{audit_id}/examination": lambda w: {"part": "theory", "score": 82},
     "/v1/decisions": lambda w: {"subject": {"certificate_number": w["number"]}, "outcome": "reduce_scope",
                                 "basis": [w["audit_id"]], "rationale": "Kerbs only", "scope": "Kerbs KB 100",
                                 "effective_from": TODAY.isoformat()},
@@ -141,7 +147,8 @@ BODIES: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
 }
 # Single-line fields that are free text, where a newline is allowed.
 FREE_TEXT = {"reason", "note", "scope", "description", "evidence", "summary", "rationale", "grounds", "comment",
-             "applicant.address", "production_unit.address", "products.0.description", "complainant.address"}
+             "applicant.address", "production_unit.address", "products.0.description", "complainant.address",
+             "candidate.contact"}
 
 
 def post_operations(api: Api) -> list[str]:
@@ -155,6 +162,7 @@ ELSEWHERE = {
     "/v1/oauth/token",  # a form, not JSON (RFC 6749): tests/integration/test_partners.py
     "/v1/partners/{partner_id}/subscriptions/{subscription_id}/{action}",  # no body
     "/v1/partners/{partner_id}/deliveries/{delivery_id}/replay",  # no body
+    "/v1/certificates/sweep",  # no body: services/operations.py
 }
 
 
