@@ -110,11 +110,12 @@ def attention(doc: dict[str, Any]) -> list[str]:
         reasons.append("a decision could not be applied to this certificate")
     overdue = {(t["kind"], t["ref"], t["version"]) for t in doc.get("transitions_overdue", [])}
     for t in doc.get("transitions", []):
+        named = t["ref"] if t["ref"].startswith(t["kind"]) else f"{t['kind']} {t['ref']}"  # "PTV 21-601", not "PTV PTV 21-601"
         if (t["kind"], t["ref"], t["to_version"]) in overdue:
-            reasons.append(f"transition from {t['kind']} {t['ref']} {t['from_version']} to {t['to_version']} was due "
+            reasons.append(f"transition from {named} {t['from_version']} to {t['to_version']} was due "
                            f"by {t['deadline']} and has not been made: a suspension decision is proposed (R50)")
             continue
-        reasons.append(f"transition from {t['kind']} {t['ref']} {t['from_version']} to {t['to_version']}"
+        reasons.append(f"transition from {named} {t['from_version']} to {t['to_version']}"
                        f" due by {t['deadline'] or 'the date the scheme sets'}")
     return reasons
 
