@@ -154,6 +154,14 @@ class StaffInterests(Aggregate):
         if interest_id in self.interests:
             self.interests[interest_id] = {**self.interests[interest_id], "until": str(until)}
 
+    def learn_fact(self, *, ended: bool, interest_id: str, data: dict[str, Any]) -> None:
+        """One fact of decisions' register as its event carries it: ``StaffInterest.Registered``, or ``.Ended``."""
+        if ended:
+            self.learn_end(interest_id=interest_id, until=data["until"])
+        else:
+            self.learn(interest_id=interest_id, person=data["person"], organisation=data["organisation"],
+                       kind=data["kind"], since=data["since"], until=data.get("until"))
+
     def within_cooling_off(self, registration_number: str | None, today: date) -> list[dict[str, Any]]:
         return interests_within_cooling_off(self.interests.values(), registration_number, today)
 

@@ -42,12 +42,7 @@ def on_decisions(applications: Applications):
     def staff_interest(message: Message) -> list[Any]:
         """The staff interest register that decisions keeps: R2 judges reviewers by it too (R58)."""
         known = applications.find(StaffInterests.create_id()) or StaffInterests()
-        data = message.data
-        if message.type == STAFF_INTEREST_REGISTERED:
-            known.learn(interest_id=message.subject, person=data["person"], organisation=data["organisation"],
-                        kind=data["kind"], since=data["since"], until=data.get("until"))
-        else:
-            known.learn_end(interest_id=message.subject, until=data["until"])
+        known.learn_fact(ended=message.type == STAFF_INTEREST_ENDED, interest_id=message.subject, data=message.data)
         return [known]
 
     def requests_decided(message: Message) -> list[Any]:

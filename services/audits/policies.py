@@ -66,12 +66,7 @@ def on_decisions(audits: Audits):
         if message.type not in (STAFF_INTEREST_REGISTERED, STAFF_INTEREST_ENDED):
             return []
         known = audits.find(StaffInterests.create_id()) or StaffInterests()
-        data = message.data
-        if message.type == STAFF_INTEREST_REGISTERED:
-            known.learn(interest_id=message.subject, person=data["person"], organisation=data["organisation"],
-                        kind=data["kind"], since=data["since"], until=data.get("until"))
-        else:
-            known.learn_end(interest_id=message.subject, until=data["until"])
+        known.learn_fact(ended=message.type == STAFF_INTEREST_ENDED, interest_id=message.subject, data=message.data)
         return [known]
 
     return policy
