@@ -55,7 +55,14 @@ class Client:
     def __init__(self, base: str, secret: bytes, distributed: bool = False) -> None:
         transport = _Routed(httpx.URL(base).port or 80) if distributed else None
         self.http = httpx.Client(base_url=base, timeout=10, transport=transport)
-        self.tokens = {who: issue_token(secret, person, roles) for who, (person, roles) in PEOPLE.items()}
+        self.tokens: dict[str, str] = {}
+        self.add_people(secret, PEOPLE)
+
+    def add_people(self, secret: bytes, people: dict[str, tuple]) -> None:
+        """Who else the story acts as: who -> (person, roles), or (person, roles, organisation) for someone
+        acting for an organisation (the token's ``organisation`` claim, R18)."""
+        for who, (person, roles, *organisation) in people.items():
+            self.tokens[who] = issue_token(secret, person, roles, organisation=organisation[0] if organisation else None)
 
     def call(self, method: str, path: str, who: str | None, body: Any = None, expect: int = 200,
              **params: Any) -> dict[str, Any]:

@@ -11,7 +11,6 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from services.demo import Client, DemoFailed, _wait, _wait_status, say, step
-from shared.http.auth import issue_token
 
 HOLDER = "BE0123456789"  # Betonwerk Noord NV's registration number: its staff's 'organisation' claim
 LABORATORY = "LAB-0042"
@@ -31,10 +30,7 @@ STAFF = {
 class PeopleClient(Client):
     def __init__(self, base: str, secret: bytes, distributed: bool = False) -> None:
         super().__init__(base, secret, distributed)
-        for who, (person, roles, organisation) in ORGANISED.items():
-            self.tokens[who] = issue_token(secret, person, roles, organisation=organisation)
-        for who, (person, roles) in STAFF.items():
-            self.tokens[who] = issue_token(secret, person, roles)
+        self.add_people(secret, {**ORGANISED, **STAFF})
 
 
 def people_story(api: PeopleClient, base: str, today: date, documents_dir: Path) -> int:

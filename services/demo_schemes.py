@@ -14,7 +14,6 @@ from typing import Any
 
 from services.demo import Client, _wait, _wait_status, say, step
 from shared.domain import add_months
-from shared.http.auth import issue_token
 
 HOLDER = "BE0123456789"  # Betonwerk Noord NV
 STAFF = {"mieke": ("Mieke Manufacturer", ["applicant"], HOLDER)}
@@ -27,10 +26,7 @@ PEOPLE = {  # a candidate for person certification (no organisation) and an exam
 class SchemesClient(Client):
     def __init__(self, base: str, secret: bytes, distributed: bool = False) -> None:
         super().__init__(base, secret, distributed)
-        for who, (person, roles, organisation) in STAFF.items():
-            self.tokens[who] = issue_token(secret, person, roles, organisation=organisation)
-        for who, (person, roles) in PEOPLE.items():
-            self.tokens[who] = issue_token(secret, person, roles)
+        self.add_people(secret, {**STAFF, **PEOPLE})
 
 
 def _audit(api: Client, today: date, kind: str, summary: str = "Factory production control in place",
