@@ -51,6 +51,15 @@ class Api:
         return never_500(self.client.get(path, headers=headers, params=params or None))
 
 
+def problem(response, status: int, slug: str) -> dict[str, Any]:
+    """The answer is an RFC 9457 problem of that status whose type ends in ``slug``; returns its body."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["type"].endswith(slug), body
+    return body
+
+
 def never_500(response):
     """No request in the suite, valid or not, may make Hallmark fail."""
     assert response.status_code < 500 or response.status_code == 503, response.text

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from shared.domain import years_before
-from tests.support import Api, File, application_body, today
+from tests.support import Api, File, application_body, problem, today
 
 ORG = {"name": "Betonwerk Noord NV", "registration_number": "BE0123456789"}  # application_body's holder
 OTHER_ORG = {"name": "Steenbakkerij Zuid BV", "registration_number": "BE0999888777"}
@@ -19,14 +19,6 @@ CHAIR, PAULA, UMA = "Chris Chair", "Paula Public", "Uma User"
 MEMBERS = [{"person": CHAIR, "role": "chair", "organisation": "FOD Economie"},
            {"person": PAULA, "role": "member", "organisation": "Wegen en Verkeer"},
            {"person": UMA, "role": "member"}]
-
-
-def problem(response, status: int, slug: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["type"].endswith(slug), body
-    return body
 
 
 def recorded(hallmark, service: str = "decisions") -> int:

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from shared.domain import add_months
-from tests.support import Api, File, application_body, today
+from tests.support import Api, File, application_body, problem, today
 
 CANDIDATE = ("Jan Peeters", "applicant")
 TRAINER = "Tom Trainer"  # trained the candidate last year: declared in the consultancy declaration
@@ -21,14 +21,6 @@ PERSON_SCHEME = {"mark": "COPRO", "title": "Asbestos inventory expert (OVAM)", "
                  "documents": [{"kind": "TRA", "ref": "TRA ASB", "version": "1.0", "effective_from": "2025-01-01"}],
                  "validity_months": 60, "surveillance_months": 60, "admission_months": 0,
                  "renewal_window_months": 6}
-
-
-def problem(response, status: int, slug: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["type"].endswith(slug), body
-    return body
 
 
 def recorded(hallmark) -> tuple[int | None, ...]:

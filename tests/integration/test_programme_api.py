@@ -11,19 +11,11 @@ from datetime import date, timedelta
 from typing import Any
 
 from shared.domain import add_months
-from tests.support import File, scheme_body, today
+from tests.support import File, problem, scheme_body, today
 
 ORG = "BE0123456789"  # application_body's holder
 KOEN = ("Koen Collega", "applicant")  # the holder's staff
 PROGRAMME = {"admission_surveillance_months": 3, "renewal_window_months": 4, "sampling_months": 2}
-
-
-def problem(response, status: int, slug: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["type"].endswith(slug), body
-    return body
 
 
 def granted(file: File, **scheme: Any) -> File:

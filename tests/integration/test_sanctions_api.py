@@ -10,18 +10,10 @@ from datetime import timedelta
 from typing import Any
 
 from shared.domain import add_months
-from tests.support import Api, File, today
+from tests.support import Api, File, problem, today
 
 ORG = "BE0123456789"  # application_body's holder
 KOEN = ("Koen Collega", "applicant")  # the holder's staff
-
-
-def problem(response, status: int, slug: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["type"].endswith(slug), body
-    return body
 
 
 def staff_view(file: File) -> dict[str, Any]:

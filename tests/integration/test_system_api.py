@@ -13,18 +13,10 @@ import pytest
 from services.audits.domain import AuditedFile
 from shared.domain import add_months
 from shared.errors import NotYetKnown
-from tests.support import File, scheme_body, today
+from tests.support import File, problem, scheme_body, today
 
 LADDER = [1, 2, 3, 4, 5]
 SITES = "Head office Kaai 1, 2000 Antwerpen; yard Industrieweg 5, 9060 Zelzate; all projects executed from them"
-
-
-def problem(response, status: int, slug: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["type"].endswith(slug), body
-    return body
 
 
 def ladder_body(**overrides: Any) -> dict[str, Any]:
