@@ -144,6 +144,14 @@ def test_status_token_and_demo_against_hallmark_up(distributed):
                             text=True, timeout=240)
     assert people.returncode == 0, people.stdout + people.stderr
     assert "is suspended in the public directory; complaint closed" in people.stdout
+    # The third: scheme programmes, sanctions, a commission's PTV and the sweep (registry), stage audits and
+    # examinations planned on the scheme's type that audits learnt from the registry over Kafka.
+    schemes = subprocess.run([sys.executable, "-m", "services.cli", "demo", "--distributed", "--story", "schemes",
+                              "--url", f"http://127.0.0.1:{d.base_port}"], env=d.env(), capture_output=True,
+                             text=True, timeout=240)
+    assert schemes.returncode == 0, schemes.stdout + schemes.stderr
+    assert "flagged for a suspension decision (R50)" in schemes.stdout
+    assert "shows subject 'person' and never the name: True" in schemes.stdout
 
     # The supervisor restarts a process that dies, and says so.
     old = d.kill("projections")
