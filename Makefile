@@ -57,7 +57,10 @@ LATE_EVENING := $(shell date -u +%F) 23:30:00
 test-late-evening: venv test-tools ## the lifecycle, rules and demo at 23:30 UTC (faketime), on SQLite
 	TZ=UTC faketime '$(LATE_EVENING)' $(BIN)/pytest -q -p no:cacheprovider -m 'not postgres' \
 		tests/integration/test_lifecycle.py tests/integration/test_rules_api.py \
-		tests/integration/test_late_evening.py tests/e2e/test_server.py::test_guided_demo_runs_the_whole_lifecycle
+		tests/integration/test_late_evening.py tests/e2e/test_server.py::test_guided_demo_runs_the_whole_lifecycle \
+		tests/integration/test_programme_api.py tests/integration/test_sanctions_api.py \
+		tests/integration/test_governance_api.py tests/integration/test_person_api.py \
+		tests/integration/test_system_api.py tests/e2e/test_server.py::test_guided_schemes_story_runs_through_the_api
 
 test-unit: venv ## domain unit tests only (no I/O)
 	$(BIN)/pytest -q tests/unit
