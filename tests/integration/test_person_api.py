@@ -273,6 +273,10 @@ def test_r69_the_public_view_of_a_person_certificate_never_names_the_person(api)
     page = api.client.get(f"/certificates/{file.certificate}")
     assert page.status_code == 200 and CANDIDATE[0] not in page.text and file.certificate in page.text
     assert 'class="sub address"' not in page.text  # no holder or production unit rows for a person
+    listed = api.client.get("/", params={"q": file.certificate, "lang": "en"})  # the directory's search page
+    assert listed.status_code == 200 and CANDIDATE[0] not in listed.text
+    assert "A certified person (the name is not published)" in listed.text
+    assert "Asbestos inventory of buildings (OVAM)" in listed.text  # no products: the scope in their column
     staff = file.ok(api.get(f"/v1/certificates/{file.certificate}", *File.ADMIN))
     assert staff["subject"] == "person" and CANDIDATE[0] not in str(staff)
 
