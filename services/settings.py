@@ -6,6 +6,7 @@ import fcntl
 import os
 import re
 import secrets
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -204,8 +205,6 @@ class Settings:
 
     @contextmanager
     def _advisory_lock(self, purpose: str, wait: float) -> Iterator[None]:
-        import time
-
         import psycopg
 
         key = f"hallmark:{self.pg_dbname}:{self.pg_schema_prefix}:{self.component}"

@@ -60,6 +60,18 @@ def problem(response, status: int, slug: str) -> dict[str, Any]:
     return body
 
 
+def retried(call: Callable[[], Any], attempts: int = 100) -> Any:
+    """Facts travel asynchronously (Kafka, a running pump): a command may be told to retry while they do
+    (409 not-yet-known, 503 knowledge-stale), never wrongly judged. Returns the first other answer."""
+    for _ in range(attempts):
+        response = call()
+        if response.status_code not in (409, 503) or not response.json()["type"].endswith(
+                ("not-yet-known", "knowledge-stale")):
+            return response
+        time.sleep(0.05)
+    return response
+
+
 def never_500(response):
     """No request in the suite, valid or not, may make Hallmark fail."""
     assert response.status_code < 500 or response.status_code == 503, response.text

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from shared.domain import years_before
-from tests.support import Api, File, application_body, problem, today
+from tests.support import Api, File, application_body, problem, retried, today
 
 ORG = {"name": "Betonwerk Noord NV", "registration_number": "BE0123456789"}  # application_body's holder
 OTHER_ORG = {"name": "Steenbakkerij Zuid BV", "registration_number": "BE0999888777"}
@@ -318,22 +318,11 @@ def test_r58_a_files_evidence_pack_carries_the_register_entries_about_its_holder
 @pytest.mark.kafka
 def test_r58_over_kafka_a_registered_interest_is_known_to_the_next_review_and_team_assignment(
         settings, kafka_bootstrap, kafka_prefix):
-    import time
 
     from fastapi.testclient import TestClient
 
     from services.bootstrap import bootstrap
     from services.web import create_app
-
-    def retried(call):
-        """A command may be told to retry while facts travel (never wrongly judged)."""
-        for _ in range(100):
-            response = call()
-            if response.status_code not in (409, 503) or not response.json()["type"].endswith(
-                    ("not-yet-known", "knowledge-stale")):
-                return response
-            time.sleep(0.05)
-        return response
 
     settings.transport, settings.kafka_bootstrap, settings.kafka_prefix = "kafka", kafka_bootstrap, kafka_prefix
     system = bootstrap(settings)

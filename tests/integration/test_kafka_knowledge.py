@@ -4,7 +4,6 @@ another, consistency tokens are honoured, and nothing is judged on stale knowled
 
 from __future__ import annotations
 
-import time
 from typing import Iterator
 
 import pytest
@@ -13,7 +12,7 @@ from fastapi.testclient import TestClient
 from services.bootstrap import Hallmark, bootstrap
 from services.settings import Settings
 from services.web import create_app
-from tests.support import Api, File, application_body, scheme_body, today
+from tests.support import Api, File, application_body, retried, scheme_body, today
 
 pytestmark = pytest.mark.kafka
 
@@ -29,17 +28,6 @@ def live(settings: Settings, kafka_bootstrap: str, kafka_prefix: str) -> Iterato
     system.close()
 
 
-def _retry(call, attempts: int = 100):
-    """Facts travel asynchronously: a command may be told to retry while they do (never wrongly judged)."""
-    for _ in range(attempts):
-        response = call()
-        if response.status_code not in (409, 503) or not response.json()["type"].endswith(
-                ("not-yet-known", "knowledge-stale")):
-            return response
-        time.sleep(0.05)
-    return response
-
-
 def test_a_major_finding_answered_is_known_to_the_next_grant(live):
     api, _ = live
     for _ in range(5):
@@ -51,11 +39,11 @@ def planned_across_services(api: Api) -> File:
     needs travel from the service that recorded them."""
     file = File(api)
     file.create_scheme()
-    file.application_id = file.ok(_retry(lambda: api.post(
+    file.application_id = file.ok(retried(lambda: api.post(
         "/v1/applications", application_body(file.scheme), *File.APPLICANT)), 201)["id"]
-    file.ok(_retry(lambda: api.post(f"/v1/applications/{file.application_id}/review",
+    file.ok(retried(lambda: api.post(f"/v1/applications/{file.application_id}/review",
                                     {"outcome": "accepted", "reason": "complete"}, *File.OFFICER)))
-    file.audit_id = file.ok(_retry(lambda: api.post("/v1/audits", {
+    file.audit_id = file.ok(retried(lambda: api.post("/v1/audits", {
         "application_id": file.application_id, "kind": "initial", "planned_start": today().isoformat()},
         *File.LEAD)), 201)["id"]
     return file
@@ -64,7 +52,7 @@ def planned_across_services(api: Api) -> File:
 def _major_then_grant_at_once(api: Api) -> None:
     file = planned_across_services(api)
     reported = file.audit_id
-    file.ok(_retry(lambda: file.team("Luc Lead", "lead_auditor")))
+    file.ok(retried(lambda: file.team("Luc Lead", "lead_auditor")))
     file.ok(file.report())
     file.audit_id = file.ok(api.post("/v1/audits", {
         "application_id": file.application_id, "kind": "special", "planned_start": today().isoformat()},
@@ -73,7 +61,7 @@ def _major_then_grant_at_once(api: Api) -> None:
     assert file.finding("major").status_code == 201
     # At once, on decisions: the grant must never pass while the major stands.
     file.audit_id = reported
-    grant = _retry(lambda: file.decide("grant"))
+    grant = retried(lambda: file.decide("grant"))
     assert grant.status_code == 409 and grant.json()["type"].endswith("open-major-nonconformity"), grant.text
 
 
