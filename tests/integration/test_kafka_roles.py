@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from services.bootstrap import Hallmark, bootstrap
 from services.settings import Settings
 from services.web import create_app
-from tests.integration.test_kafka_knowledge import _major_then_grant_at_once, _retry, planned_across_services
-from tests.support import Api, File, wait_for
+from tests.integration.test_kafka_knowledge import _major_then_grant_at_once, planned_across_services
+from tests.support import Api, File, retried, wait_for
 
 pytestmark = pytest.mark.kafka
 
@@ -44,9 +44,9 @@ def test_a_web_process_judges_on_what_the_worker_applied(web_and_worker):
 def test_the_lifecycle_through_a_web_process(web_and_worker):
     api, _ = web_and_worker
     file = planned_across_services(api)
-    file.ok(_retry(lambda: file.team("Luc Lead", "lead_auditor")))
+    file.ok(retried(lambda: file.team("Luc Lead", "lead_auditor")))
     file.ok(file.report())
-    file.ok(_retry(lambda: file.decide("grant")), 201)
+    file.ok(retried(lambda: file.decide("grant")), 201)
 
     def certificate():
         items = api.get("/v1/certificates", *File.ADMIN, application_id=file.application_id).json()["items"]
@@ -54,7 +54,7 @@ def test_the_lifecycle_through_a_web_process(web_and_worker):
 
     file.certificate = wait_for(certificate, timeout=15)
     assert file.certificate, "the worker issued no certificate"
-    file.ok(_retry(lambda: file.decide("suspend")), 201)
+    file.ok(retried(lambda: file.decide("suspend")), 201)
     assert wait_for(lambda: api.get(f"/public/v1/certificates/{file.certificate}").json()["status"] == "suspended",
                     timeout=15)
 
