@@ -76,6 +76,8 @@ def create_app(hallmark: Hallmark, *, run_pump: bool = True) -> FastAPI:
         try:
             yield
         finally:
+            if hallmark.certificates is not None:  # the directory's reads on this loop (ViewDatabase.arun)
+                await hallmark.certificates.db.aclose()
             hallmark.stop()
 
     app = _HallmarkApp(

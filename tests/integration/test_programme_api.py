@@ -277,3 +277,56 @@ def test_an_admin_runs_the_sweep_now_over_http_and_its_flags_carry_the_admins_na
     trail = file.ok(api.get("/v1/audit-trail", *File.ADMIN, certificate_number=file.certificate))["entries"]
     flagged = [e for e in trail if e["type"].endswith("TransitionOverdue")]
     assert len(flagged) == 1 and flagged[0]["actor"] == File.ADMIN[0], flagged
+
+
+def test_r50_a_certificate_issued_on_the_old_version_before_the_new_one_takes_effect_is_flagged(api, hallmark):
+    """Granted after a new PTV version is published but before it takes effect, the certificate refers to the
+    version in force: it had no certificate in the view when the version was published, and is still flagged
+    once the deadline passes (the sweep visits it for that deadline, not only for its own dates)."""
+    file = File(api)
+    file.create_scheme(**{**PROGRAMME, "renewal_window_months": 0})
+    file.submit()
+    file.accept()
+    file.plan()
+    file.ok(file.team(*File.LEAD[:1], "lead_auditor"))
+    file.ok(file.report())
+    deadline = today() + timedelta(days=40)
+    file.ok(publish_ptv(file, deadline, effective_from=(today() + timedelta(days=10)).isoformat()), 201)
+    file.ok(file.decide("grant"), 201)
+    file.certificate = file.ok(api.get("/v1/certificates", *File.ADMIN, application_id=file.application_id))["items"][0]["number"]
+    hallmark.settle()
+    assert {(d["ref"], d["version"]) for d in staff_view(file)["documents"]} >= {("PTV 21-601", "2.0")}
+    assert file.certificate not in hallmark.certificates.due(deadline)
+    hallmark.clock.fixed_today = deadline + timedelta(days=1)
+    try:
+        assert file.certificate in hallmark.certificates.due(deadline + timedelta(days=1))
+        assert file.certificate in hallmark.sweep()
+        assert file.certificate not in hallmark.sweep()  # flagged once
+    finally:
+        hallmark.clock.fixed_today = None
+    hallmark.settle()
+    assert [(t["version"], t["from_version"]) for t in staff_view(file)["transitions_overdue"]] == [("3.0", "2.0")]
+
+
+def test_the_sweep_visits_only_the_certificates_with_a_date_due(api, hallmark):
+    """The hourly sweep reads the view's due dates instead of loading every active certificate: an active
+    certificate is visited from the day after the first of its dates (surveillance, expiry), a suspended one
+    every time, a withdrawn one never."""
+    quiet, suspended, withdrawn = granted(File(api)), granted(File(api)), granted(File(api))
+    suspended.ok(suspended.decide("suspend"), 201)
+    withdrawn.ok(withdrawn.decide("withdraw"), 201)
+    hallmark.settle()
+    surveillance_due = date.fromisoformat(staff_view(quiet)["surveillance_due"])
+    mine = {quiet.certificate, suspended.certificate, withdrawn.certificate}
+    assert set(hallmark.certificates.due(today())) & mine == {suspended.certificate}
+    assert set(hallmark.certificates.due(surveillance_due)) & mine == {suspended.certificate}
+    assert set(hallmark.certificates.due(surveillance_due + timedelta(days=1))) & mine == \
+        {quiet.certificate, suspended.certificate}
+    visited: list[list[str]] = []
+    sweep = hallmark.registry.sweep
+    hallmark.registry.sweep = lambda numbers, actor: visited.append(numbers) or sweep(numbers, actor=actor)
+    try:
+        hallmark.sweep()
+    finally:
+        hallmark.registry.sweep = sweep
+    assert set(visited[0]) & mine == {suspended.certificate}

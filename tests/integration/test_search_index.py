@@ -3,6 +3,7 @@ finds, word by word as prefixes, and that the index follows every change and a r
 
 from __future__ import annotations
 
+import asyncio
 import io
 
 from services.projections.certificates import words
@@ -171,6 +172,15 @@ def _all_pages(view, **filters) -> list[str]:
             return found
 
 
+async def _all_pages_on_the_loop(view, **filters) -> list[str]:
+    found, after = [], None
+    while True:
+        items, after = await view.apage(limit=4, after=after, **filters)
+        found += [d["number"] for d in items]
+        if after is None:
+            return found
+
+
 def test_a_search_gives_the_same_pages_however_far_it_walks_before_the_index(hallmark):
     """PostgreSQL looks at the next WALK rows one by one, then asks the GIN index for the rest: where the
     page fills changes nothing in what it holds (on SQLite FTS5 walks its lists whatever WALK is)."""
@@ -191,3 +201,27 @@ def test_a_search_gives_the_same_pages_however_far_it_walks_before_the_index(hal
         view.WALK = walk
         for query in queries:
             assert _all_pages(view, **query) == expected[str(query)], (walk, query)
+
+    async def on_the_loop() -> dict[str, list[str]]:  # the public directory's path (asynchronous on PostgreSQL)
+        try:
+            return {str(query): await _all_pages_on_the_loop(view, **query) for query in queries}
+        finally:
+            await view.db.aclose()
+
+    view.WALK = 3
+    assert asyncio.run(on_the_loop()) == expected
+
+
+def test_the_directory_serves_searches_at_once_on_the_event_loop(api):
+    """Eight searches at once through the public endpoint (on PostgreSQL, eight connections of the
+    asynchronous pool at work together) each get the page that one search alone gets."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    _granted(api, "Betonwerk Noord", "BE0111222333", [{"name": "Kantsteen KB", "type": "kerb"}])
+    _granted(api, "Betonwerk Zuid", "BE0444555666", [{"name": "Klinker K", "type": "paver"}])
+    queries = ["betonw", "noord", "zuid", "kerb", "paver", "betonwerk kantsteen", "zzzyqx", "BE0444555666"]
+    alone = {q: _numbers(api, q=q) for q in queries}
+    assert len(alone["betonw"]) == 2 and not alone["zzzyqx"] and alone["zuid"] == alone["BE0444555666"]
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(lambda q: _numbers(api, q=q), queries * 4))
+    assert together == [alone[q] for q in queries * 4]
