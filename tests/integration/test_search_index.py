@@ -191,12 +191,23 @@ def test_a_search_gives_the_same_pages_however_far_it_walks_before_the_index(hal
     docs = view.snapshot()
     holder = docs[17]["holder"]["name"]
     queries = [{"q": "kerb"}, {"q": holder}, {"q": holder.split()[0]}, {"q": docs[5]["products"][0]["name"]},
-               {"q": "zzzyqx"}, {"q": "b"}, {"holder": holder.split()[0]}, {"q": "pave", "status": "active"}]
+               {"q": "zzzyqx"}, {"q": "b"}, {"holder": holder.split()[0]}, {"q": "pave", "status": "active"},
+               {"q": f"{holder.split()[0]} kerb"}, {"q": "pave b"}, {"q": f"{holder.split()[0]} kerb", "holder": "b"}]
     expected = {}
     for query in queries:
         view.WALK = 10_000  # every row walked: the plain answer
         expected[str(query)] = _all_pages(view, **query)
     assert expected[str({"q": "kerb"})] and not expected[str({"q": "zzzyqx"})]
+
+    def held(doc) -> list[str]:  # the words a certificate is found by, as the index holds them
+        return words(" ".join([doc["holder"]["name"], doc["holder"]["registration_number"], doc["number"],
+                               doc["quick_code"], *(f"{p['name']} {p['type']}" for p in doc["products"])]))
+
+    for query in queries:  # the same certificates as every word of the query, each the start of a held word
+        if set(query) <= {"q", "status"}:
+            wanted = {d["number"] for d in docs if all(any(x.startswith(w) for x in held(d)) for w in words(query["q"]))
+                      and query.get("status", d["status"]) == d["status"]}
+            assert sorted(expected[str(query)]) == sorted(wanted), query
     for walk in (1, 3, 7):
         view.WALK = walk
         for query in queries:
