@@ -213,7 +213,9 @@ class PostgresViews(ViewDatabase):
 
     async def _opened_async_pool(self) -> Any:
         loop = asyncio.get_running_loop()
-        if self._async_loop is not loop:  # first use on this loop (checked and set before any await)
+        opened = self._async_opened
+        failed = opened is not None and opened.done() and (opened.cancelled() or opened.exception() is not None)
+        if self._async_loop is not loop or failed:  # first use on this loop (checked and set before any await)
             from psycopg_pool import AsyncConnectionPool
 
             self._async_pool = AsyncConnectionPool(self._conninfo, min_size=1, max_size=self.ASYNC_POOL_SIZE,

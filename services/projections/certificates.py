@@ -447,9 +447,8 @@ class CertificateView(View):
         its limit is the scheme's, R6, R44)."""
         if doc["status"] != "active":
             return None
-        days = [str(doc["valid_until"]), str(doc["surveillance_due"])]
-        if doc.get("conditional_withdrawal"):
-            days.append(str(doc["conditional_withdrawal"]["deadline"]))
+        pending = doc.get("conditional_withdrawal") or {}
+        days = [str(day) for day in (doc["valid_until"], doc.get("surveillance_due"), pending.get("deadline")) if day]
         held = {(d["kind"], d["ref"]): d["version"] for d in doc["documents"]}
         c.execute("SELECT kind, ref, version, deadline FROM scheme_deadlines WHERE scheme = ?", (doc["scheme"],))
         days += [deadline for kind, ref, version, deadline in c.fetchall()
