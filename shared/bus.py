@@ -342,7 +342,7 @@ class Pump:
     def catch_up(self, target_app: object, deadline_seconds: float = 5.0,
                  wanted: dict[str, int] | None = None, read_only: bool = False) -> tuple[list[str], list[str]]:
         """Apply, now, everything the upstream services had published when this call began, for the
-        consumers that feed ``target_app``: the heads of their streams are read first (over Kafka, the
+        consumers that feed ``target_app`` (a service, or a view): the heads of their streams are read first (over Kafka, the
         end offsets asked of the broker), then the consumers poll until they reach them. ``wanted``
         (source -> upstream position, a client's consistency token) must be applied as well.
 
@@ -352,7 +352,7 @@ class Pump:
         deadline = time.monotonic() + deadline_seconds
         with contextlib.nullcontext() if read_only else self._lock:
             for consumer in self.consumers:
-                if getattr(consumer.target, "app", None) is not target_app:
+                if getattr(consumer.target, "app", None) is not target_app and consumer.target is not target_app:
                     continue
                 try:
                     heads = consumer.heads()
