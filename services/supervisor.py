@@ -353,8 +353,17 @@ def drop_databases(db_prefix: str) -> None:
 
     with psycopg.connect(Settings().pg_conninfo, autocommit=True, connect_timeout=5) as conn:
         for component in (*COMPONENTS, "people"):
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(f"{db_prefix}{component}")))
+            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(f"{db_prefix}{component}"))
+            for attempt in range(40):
+                try:
+                    conn.execute(drop)
+                    break
+                except psycopg.errors.InsufficientPrivilege:
+                    # An autovacuum worker is in that database: it belongs to no role, so FORCE may not end it
+                    # for us; it finishes within moments.
+                    if attempt == 39:
+                        raise
+                    time.sleep(0.25)
 
 
 def _port_taken(host: str, port: int) -> bool:
