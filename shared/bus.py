@@ -339,21 +339,23 @@ class Pump:
                 return total
         return total
 
-    def catch_up(self, target_app: object, deadline_seconds: float = 5.0,
+    def feeding(self, target: object) -> list[Consumer]:
+        """The consumers that feed ``target``: a service (through its policy) or a view."""
+        return [c for c in self.consumers if c.target is target or getattr(c.target, "app", None) is target]
+
+    def catch_up(self, target: object, deadline_seconds: float = 5.0,
                  wanted: dict[str, int] | None = None, read_only: bool = False) -> tuple[list[str], list[str]]:
         """Apply, now, everything the upstream services had published when this call began, for the
-        consumers that feed ``target_app`` (a service, or a view): the heads of their streams are read first (over Kafka, the
-        end offsets asked of the broker), then the consumers poll until they reach them. ``wanted``
-        (source -> upstream position, a client's consistency token) must be applied as well.
+        consumers that feed ``target`` (a service, or a view): the heads of their streams are read first
+        (over Kafka, the end offsets asked of the broker), then the consumers poll until they reach them.
+        ``wanted`` (source -> upstream position, a client's consistency token) must be applied as well.
 
         Returns the consumers that failed (their knowledge cannot be trusted) and those still behind
         when the deadline passed (the facts may be on their way)."""
         failed, behind = [], []
         deadline = time.monotonic() + deadline_seconds
         with contextlib.nullcontext() if read_only else self._lock:
-            for consumer in self.consumers:
-                if getattr(consumer.target, "app", None) is not target_app and consumer.target is not target_app:
-                    continue
+            for consumer in self.feeding(target):
                 try:
                     heads = consumer.heads()
                     while True:
@@ -377,8 +379,7 @@ class Pump:
 
     def caught_up(self, target_app: object, source: str) -> bool:
         """Whether ``target_app`` has applied everything ``source`` has published so far."""
-        followers = [c for c in self.consumers if getattr(c.target, "app", None) is target_app
-                     and any(f.source == source for f in c.feeds)]
+        followers = [c for c in self.feeding(target_app) if any(f.source == source for f in c.feeds)]
         return bool(followers) and all(c.lag() == 0 and c.health.last_error is None for c in followers)
 
     def _round(self) -> int:

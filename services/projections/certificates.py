@@ -523,11 +523,11 @@ class CertificateView(View):
         super().drop()
         self._forget(None)
 
+    _BY_KEY = "SELECT doc FROM certificates WHERE number = ? OR quick_code = ?"  # get, and _search's exact case
+
     def get(self, number_or_quick_code: str) -> dict[str, Any] | None:
         row = self.db.read_row(self._BY_KEY, (number_or_quick_code, number_or_quick_code))
         return None if row is None else json.loads(row[0])
-
-    _BY_KEY = "SELECT doc FROM certificates WHERE number = ? OR quick_code = ?"
 
     def search(
         self, *, application_id: str | None = None, holder: str | None = None, status: str | None = None,
