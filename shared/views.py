@@ -175,8 +175,12 @@ class PostgresViews(ViewDatabase):
         # Autocommit: transaction() opens its transactions explicitly, and read_row's single statement
         # (and each statement of an arun plan) needs none.
         # No JIT: a view's reads take milliseconds, which compiling a plan for the larger ones (a search
-        # that falls back on the GIN index) would multiply.
-        self._kwargs = {"options": f"-c search_path={schema} -c jit=off", "autocommit": True}
+        # that falls back on the GIN index) would multiply. No parallel workers: a read serves one request
+        # among many, on cores the other requests need. A plan for the values given, always: psycopg
+        # prepares a statement run five times, after which PostgreSQL may keep a generic plan, blind to how
+        # many certificates hold a search's words (one such plan for a search took seconds, not a millisecond).
+        self._kwargs = {"options": f"-c search_path={schema} -c jit=off -c max_parallel_workers_per_gather=0"
+                                   " -c plan_cache_mode=force_custom_plan", "autocommit": True}
         self._pool = ConnectionPool(conninfo, min_size=1, max_size=pool_size, open=True, kwargs=self._kwargs)
         # arun's pool, bound to the event loop that opened it (a test client runs each app on a loop of its own)
         self._async_pool: Any = None
