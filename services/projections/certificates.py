@@ -714,10 +714,10 @@ class CertificateView(View):
         each certificate found is then checked against the more frequent words, an index probe per word, which
         costs less than reading their long lists along. A certificate row is read only for the page (or, with
         a filter on status, mark or scheme, for the certificates found)."""
-        ordered = sorted(terms, key=lambda term: term.postings)
-        rarest = max(ordered[0].postings, 1)
-        along = [t for t in ordered if t.prefix or t.postings <= self.MERGE_RATIO * rarest]
-        checked = [t for t in ordered if not (t.prefix or t.postings <= self.MERGE_RATIO * rarest)]
+        rarest, *others = sorted(terms, key=lambda term: term.postings or 0)
+        bound = self.MERGE_RATIO * max(rarest.postings or 0, 1)
+        along = [rarest, *(t for t in others if t.prefix or (t.postings or 0) <= bound)]
+        checked = [t for t in others if not (t.prefix or (t.postings or 0) <= bound)]
         values: list[Any] = []
 
         def read_along(term: Term) -> str:  # the term's certificates in seq order (legs kept whole: merged)
