@@ -1,5 +1,5 @@
-"""The certificate view's full-text index (FTS5 on SQLite, tsvector + GIN on PostgreSQL): what a search
-finds, word by word as prefixes, and that the index follows every change and a rebuild."""
+"""The certificate view's full-text index (FTS5 on SQLite; postings, and tsvector + GIN, on PostgreSQL): what
+a search finds, word by word as prefixes, and that the index follows every change and a rebuild."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import asyncio
 import io
 from collections import Counter
 
-from services.projections.certificates import words
+from services.projections.certificates import public_json, words
 from services.rebuild import rebuild
 from tests.support import File
 
@@ -194,9 +194,13 @@ def _all_pages(view, **filters) -> list[str]:
 
 
 async def _all_pages_on_the_loop(view, **filters) -> list[str]:
+    """The pages of the public search (each certificate's public view as kept with it), checked against the
+    documents' pages: the same certificates, each the JSON text its document gives."""
     found, after = [], None
     while True:
+        texts, public_after = await view.apublic_page(limit=4, after=after, **filters)
         items, after = await view.apage(limit=4, after=after, **filters)
+        assert texts == [public_json(d) for d in items] and public_after == after
         found += [d["number"] for d in items]
         if after is None:
             return found
