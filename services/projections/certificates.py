@@ -697,7 +697,7 @@ class CertificateView(View):
         return sql, [start, self.WALK, *values, limit, *values, limit, limit, limit]
 
     # PostgreSQL: a query word asked as a prefix (it begins more than EXPANSION words) whose postings are at
-    # most this many (and its words too) is read from the postings whole and sorted; one with more sends the
+    # most this many is read from the postings whole and sorted; one with more sends the
     # search to the walk and the GIN index (_page_postgres), where a common prefix fills the page from the
     # first rows walked.
     PREFIX_POSTINGS = 5000
@@ -743,9 +743,9 @@ class CertificateView(View):
     def _expand(self, texts: list[tuple[str, list[str]]]) -> Plan[list[tuple[str, list[Term]]] | None]:
         """Per column searched, every query word as a Term: the indexed words it begins; or, when it begins
         more than EXPANSION of them, itself as a prefix. None when a word begins none. On PostgreSQL with
-        the postings of those words: for a prefix, the sum over the words it begins when there are at most
-        PREFIX_POSTINGS of them (read only for a word that begins more than EXPANSION: a one-time filter), and
-        None when there are more or the sum is more. One round trip for all the words.
+        the postings of those words: for a prefix, its postings counted up to PREFIX_POSTINGS + 1 from the
+        postings' index (read only for a word that begins more than EXPANSION: a one-time filter), and None
+        when there are more. One round trip for all the words.
 
         Asked as words, the indexes walk a word's list lazily and stop at a page (FTS5, the postings), or
         read exact entries (GIN); asked as a prefix, they first merge the lists of every word it begins, which
@@ -760,17 +760,16 @@ class CertificateView(View):
             legs.append(f"SELECT * FROM (SELECT {i}, word, {'postings' if postgres else 0} {begins} ORDER BY word LIMIT ?) w")
             values += [*bounds, self.EXPANSION + 1]
             if postgres:  # a prefix's postings: a row with no word (for every word; read only for a prefix)
-                legs.append(f"SELECT {i}, NULL, CASE WHEN count(*) <= ? THEN CAST(sum(postings) AS BIGINT) END FROM"
-                            f" (SELECT postings {begins} LIMIT ?) p"
+                legs.append(f"SELECT {i}, NULL, count(*) FROM (SELECT 1 FROM certificate_postings"
+                            " WHERE word >= ? AND word < ? LIMIT ?) p"
                             f" WHERE (SELECT count(*) FROM (SELECT 1 {begins} LIMIT ?) e) > ?")
-                values += [self.PREFIX_POSTINGS, *bounds, self.PREFIX_POSTINGS + 1, *bounds, self.EXPANSION + 1,
-                           self.EXPANSION]
+                values += [*bounds, self.PREFIX_POSTINGS + 1, *bounds, self.EXPANSION + 1, self.EXPANSION]
         rows = yield " UNION ALL ".join(legs), values
         begun: list[list[tuple[str, int]]] = [[] for _ in asked]
         prefixed: dict[int, int | None] = {}
         for i, word, count in rows:
             if word is None:
-                prefixed[i] = None if count is None or count > self.PREFIX_POSTINGS else int(count)
+                prefixed[i] = None if count > self.PREFIX_POSTINGS else count
             else:
                 begun[i].append((word, count))
         if not all(begun):
