@@ -696,10 +696,10 @@ class CertificateView(View):
             " ORDER BY seq LIMIT ?")
         return sql, [start, self.WALK, *values, limit, *values, limit, limit, limit]
 
-    # PostgreSQL: a query word asked as a prefix (it begins more than EXPANSION words) whose postings are at
-    # most this many is read from the postings whole and sorted; one with more sends the
-    # search to the walk and the GIN index (_page_postgres), where a common prefix fills the page from the
-    # first rows walked.
+    # PostgreSQL: a query word asked as a prefix (it begins more than EXPANSION words) whose longer words have
+    # at most this many postings is read from the postings, its own in order and theirs sorted; one with more
+    # sends the search to the walk and the GIN index (_page_postgres), where a common prefix fills the page
+    # from the first rows walked.
     PREFIX_POSTINGS = 5000
     # PostgreSQL: a query word whose words have more than this many times the postings of the rarest word of
     # the search is checked certificate by certificate (an index probe per word) rather than read along.
@@ -721,9 +721,10 @@ class CertificateView(View):
         values: list[Any] = []
 
         def read_along(term: Term) -> str:  # the term's certificates in seq order (legs kept whole: merged)
-            if term.prefix:
-                values.extend([term.words[0], term.words[0] + "\U0010ffff", start])
-                return "(SELECT seq FROM certificate_postings WHERE word >= ? AND word < ? AND seq > ? ORDER BY seq)"
+            if term.prefix:  # the word itself in index order, the longer words it begins sorted
+                values.extend([term.words[0], start, term.words[0], term.words[0] + "\U0010ffff", start])
+                return ("(SELECT seq FROM certificate_postings WHERE word = ? AND seq > ? ORDER BY seq) UNION ALL"
+                        " (SELECT seq FROM certificate_postings WHERE word > ? AND word < ? AND seq > ? ORDER BY seq)")
             values.extend(x for word in term.words for x in (word, start))
             return " UNION ALL ".join(
                 ["(SELECT seq FROM certificate_postings WHERE word = ? AND seq > ? ORDER BY seq)"] * len(term.words))
@@ -743,9 +744,9 @@ class CertificateView(View):
     def _expand(self, texts: list[tuple[str, list[str]]]) -> Plan[list[tuple[str, list[Term]]] | None]:
         """Per column searched, every query word as a Term: the indexed words it begins; or, when it begins
         more than EXPANSION of them, itself as a prefix. None when a word begins none. On PostgreSQL with
-        the postings of those words: for a prefix, its postings counted up to PREFIX_POSTINGS + 1 from the
-        postings' index (read only for a word that begins more than EXPANSION: a one-time filter), and None
-        when there are more. One round trip for all the words.
+        the postings of those words: for a prefix, those of the longer words it begins counted up to
+        PREFIX_POSTINGS + 1 from the postings' index (read only for a word that begins more than EXPANSION: a
+        one-time filter), and None when there are more. One round trip for all the words.
 
         Asked as words, the indexes walk a word's list lazily and stop at a page (FTS5, the postings), or
         read exact entries (GIN); asked as a prefix, they first merge the lists of every word it begins, which
@@ -759,9 +760,9 @@ class CertificateView(View):
             bounds = [word, word + "\U0010ffff"]
             legs.append(f"SELECT * FROM (SELECT {i}, word, {'postings' if postgres else 0} {begins} ORDER BY word LIMIT ?) w")
             values += [*bounds, self.EXPANSION + 1]
-            if postgres:  # a prefix's postings: a row with no word (for every word; read only for a prefix)
+            if postgres:  # a prefix's longer words' postings: a row with no word (read only for a prefix)
                 legs.append(f"SELECT {i}, NULL, count(*) FROM (SELECT 1 FROM certificate_postings"
-                            " WHERE word >= ? AND word < ? LIMIT ?) p"
+                            " WHERE word > ? AND word < ? LIMIT ?) p"
                             f" WHERE (SELECT count(*) FROM (SELECT 1 {begins} LIMIT ?) e) > ?")
                 values += [*bounds, self.PREFIX_POSTINGS + 1, *bounds, self.EXPANSION + 1, self.EXPANSION]
         rows = yield " UNION ALL ".join(legs), values
@@ -774,7 +775,11 @@ class CertificateView(View):
                 begun[i].append((word, count))
         if not all(begun):
             return None
-        terms = [Term(True, [word], prefixed.get(i)) if len(begun[i]) > self.EXPANSION
+        def prefix(i: int, word: str) -> Term:  # its own postings (if it is a word) and its longer words'
+            longer = prefixed.get(i)
+            return Term(True, [word], None if longer is None else longer + dict(begun[i]).get(word, 0))
+
+        terms = [prefix(i, word) if len(begun[i]) > self.EXPANSION
                  else Term(False, [w for w, _ in begun[i]], sum(count for _, count in begun[i]))
                  for i, word in enumerate(asked)]
         found = iter(terms)
