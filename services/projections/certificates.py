@@ -424,6 +424,7 @@ class CertificateView(View):
         holder_words, other_words = _holder_words(doc), _other_words(doc)
         holder, search = " ".join(holder_words), " ".join(holder_words + other_words)
         stored = json.dumps(doc, sort_keys=True)
+        # The public view from the stored document, as the lookup builds it: the same bytes, key order included.
         values = [doc["application_id"], holder, doc["status"], doc["scheme"], doc["mark"],
                   doc["quick_code"], search, int(bool(attention(doc))), self._due_on(c, doc), stored,
                   public_json(json.loads(stored))]
@@ -439,7 +440,9 @@ class CertificateView(View):
         if insert:
             marks = ", ".join("CAST(? AS tsvector)" if name == "terms" else "?" for name in columns.split(", "))
             c.execute(f"INSERT INTO certificates ({columns}, number, number_order) VALUES ({marks}, ?, ?)"
-                      + (" RETURNING seq, '', ''" if postgres else ""), (*values, doc["number"], number_order(doc["number"])))
+                      + (" RETURNING seq" if postgres else ""), (*values, doc["number"], number_order(doc["number"])))
+            if postgres:
+                indexed = (c.fetchone()[0], "", "")  # the new row's seq; no words held yet
         else:
             sets = ", ".join(f"{name} = CAST(? AS tsvector)" if name == "terms" else f"{name} = ?"
                              for name in columns.split(", "))
@@ -447,8 +450,7 @@ class CertificateView(View):
         if indexed is not None and (indexed[1], indexed[2]) == (search, holder):
             return  # the words did not change
         if postgres:  # the GIN index follows the row; the postings and the words are kept here
-            if indexed is None:
-                indexed = c.fetchone()  # the new row's seq, and no words yet
+            assert indexed is not None
             seq, before, after = indexed[0], set(indexed[1].split()), set(search.split())
             if before - after:
                 c.execute("DELETE FROM certificate_postings WHERE seq = ? AND word = ANY(?)",
@@ -558,10 +560,11 @@ class CertificateView(View):
         super().drop()
         self._forget(None)
 
-    _BY_KEY = "SELECT doc FROM certificates WHERE number = ? OR quick_code = ?"  # get, and _search's exact case
+    # get, and _search's exact case: the document, or its public view's text
+    _BY_KEY = "SELECT {} FROM certificates WHERE number = ? OR quick_code = ?"
 
     def get(self, number_or_quick_code: str) -> dict[str, Any] | None:
-        row = self.db.read_row(self._BY_KEY, (number_or_quick_code, number_or_quick_code))
+        row = self.db.read_row(self._BY_KEY.format("doc"), (number_or_quick_code, number_or_quick_code))
         return None if row is None else json.loads(row[0])
 
     def search(
@@ -610,8 +613,9 @@ class CertificateView(View):
         """A plan (shared.views.Plan) of (position, document) pairs: the position is the number, or for a
         text search '~' and the seq. The document is the certificate's (``doc``), or with ``document="public"``
         its public view's JSON text."""
+        if document not in ("doc", "public"):
+            raise ValueError(f"no such document column: {document}")
         read: Callable[[str], Any] = json.loads if document == "doc" else str
-        assert document in ("doc", "public")
         texts = [(column, words(text)) for column, text in (("holder", holder), ("search", q)) if text]
         if any(not wanted for _, wanted in texts):
             return []  # nothing to look for ('%', '-'): nothing matches, as a search for it in words
@@ -622,7 +626,7 @@ class CertificateView(View):
             raise InvalidCommand("cursor is not one this listing gave out; start again without it")
         key = (q or "").strip().upper()  # a whole number or quick code (one word): that certificate, by key
         if key and len(key.split()) == 1 and not (application_id or holder or status or scheme or mark or needs_attention):
-            exact = yield self._BY_KEY.replace("doc", document, 1), (key, key)
+            exact = yield self._BY_KEY.format(document), (key, key)
             if exact:
                 return [] if after is not None else [("~0", read(exact[0][0]))]
         where, params = [], []
@@ -714,10 +718,11 @@ class CertificateView(View):
         each certificate found is then checked against the more frequent words, an index probe per word, which
         costs less than reading their long lists along. A certificate row is read only for the page (or, with
         a filter on status, mark or scheme, for the certificates found)."""
-        rarest, *others = sorted(terms, key=lambda term: term.postings or 0)
-        bound = self.MERGE_RATIO * max(rarest.postings or 0, 1)
-        along = [rarest, *(t for t in others if t.prefix or (t.postings or 0) <= bound)]
-        checked = [t for t in others if not (t.prefix or (t.postings or 0) <= bound)]
+        rarest, *others = sorted(terms, key=lambda term: term.postings)  # every count known (_search)
+        bound = self.MERGE_RATIO * max(rarest.postings, 1)
+        along, checked = [rarest], []
+        for term in others:  # a prefix is read along: its longer words have no index probe
+            (along if term.prefix or term.postings <= bound else checked).append(term)
         values: list[Any] = []
 
         def read_along(term: Term) -> str:  # the term's certificates in seq order (legs kept whole: merged)
